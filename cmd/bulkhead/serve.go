@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/acr"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/config"
+	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
+	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
+	"github.com/bulkhead-registry/bulkhead/internal/oci"
+	"github.com/bulkhead-registry/bulkhead/internal/server"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := config.Load(args, os.Getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	if err := cfg.PrepareDataDir(); err != nil {
+		return err
+	}
+	// Listen before opening stores so that a taken port fails fast and
+	// leaves the data directory untouched.
+	ln, err := server.Listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "meta.db"))
+	if err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	defer store.Close()
+	blobs, err := fs.New(filepath.Join(cfg.DataDir, "content"))
+	if err != nil {
+		return fmt.Errorf("open content store: %w", err)
+	}
+	defer blobs.Close()
+
+	ids, err := identity.New(store, filepath.Join(cfg.DataDir, "keys"), identity.Options{})
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	boot, err := ids.Bootstrap(ctx, cfg.DataDir, cfg.BootstrapSecret)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := ensureOwner(ctx, store, boot); err != nil {
+		return fmt.Errorf("bootstrap owner role: %w", err)
+	}
+	log.Info("bootstrap principal ready", "tenant", boot.TenantID, "subscription", boot.SubscriptionID, "client_id", boot.ClientID,
+		"credentials", filepath.Join(cfg.DataDir, "bootstrap.json"))
+
+	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL, Logger: log})
+	mgmt := http.NewServeMux()
+	acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(mgmt)
+	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, Identity: ids.Routes, Tokens: ids, IsData: oci.IsDataPlane})
+
+	go sweepUploads(ctx, data, cfg.UploadTTL)
+	return srv.Serve(ctx, ln)
+}
+
+// ensureOwner gives the bootstrap principal the Owner role on its
+// subscription (idempotent: the assignment id is fixed).
+func ensureOwner(ctx context.Context, store meta.Store, boot identity.Bootstrap) error {
+	const assignmentID = "00000000-0000-0000-0000-0000000b0075"
+	scope := "/subscriptions/" + boot.SubscriptionID
+	return store.Update(ctx, func(tx meta.Tx) error {
+		return tx.PutResource(authz.NewAssignment(assignmentID, scope, authz.OwnerRoleID, boot.ObjectID))
+	})
+}
+
+// sweepUploads removes abandoned uploads periodically.
+func sweepUploads(ctx context.Context, data *oci.Service, ttl time.Duration) {
+	every := min(ttl/4, 10*time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			data.SweepUploads(ctx)
+		}
+	}
+}

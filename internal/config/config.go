@@ -1,0 +1,155 @@
+// Package config turns flags and environment variables into one validated,
+// read-only Config (STYLE rule 9). Anything that changes at runtime
+// (registries, policies, rules) lives in internal/meta, not here.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration. The zero value is not valid; use
+// Load, which applies defaults and validates.
+type Config struct {
+	// DataDir holds the metadata database, blobs, keys and bootstrap.json.
+	// Default ./bulkhead-data; env BULKHEAD_DATA.
+	DataDir string
+	// Addr is the one listener for both planes. Default 127.0.0.1:5000; env
+	// BULKHEAD_ADDR.
+	Addr string
+	// LoginServerSuffix turns on host mode when set (".cr.example.com"):
+	// registry reg1 is served at reg1.cr.example.com.
+	LoginServerSuffix string
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert, TLSKey string
+	// TLSSelfSigned makes the server mint a CA and a serving certificate in
+	// <DataDir>/tls and write the CA to <DataDir>/tls/ca.pem.
+	TLSSelfSigned bool
+	// LogFormat is "text" (default) or "json".
+	LogFormat string
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel slog.Level
+	// UploadTTL is how long an untouched upload lives before cleanup.
+	// Default 24h.
+	UploadTTL time.Duration
+	// BootstrapSecret, when set on first start, becomes the bootstrap
+	// principal's secret. Env BULKHEAD_BOOTSTRAP_SECRET only (never a flag, so
+	// it does not show in process listings).
+	BootstrapSecret string
+	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for in-flight
+	// requests. Default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// TLSEnabled reports whether the listener serves TLS.
+func (c *Config) TLSEnabled() bool { return c.TLSSelfSigned || c.TLSCert != "" }
+
+// HostMode reports whether registries are addressed by host name.
+func (c *Config) HostMode() bool { return c.LoginServerSuffix != "" }
+
+// Load parses the serve command's arguments and environment. Flags win
+// over environment variables, which win over defaults. The returned error
+// lists every problem at once.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.DataDir, "data", envOr(getenv, "BULKHEAD_DATA", "./bulkhead-data"), "data directory (env BULKHEAD_DATA)")
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "BULKHEAD_ADDR", "127.0.0.1:5000"), "listen address for both planes (env BULKHEAD_ADDR)")
+	fs.StringVar(&c.LoginServerSuffix, "login-server-suffix", getenv("BULKHEAD_LOGIN_SERVER_SUFFIX"), "turn on host mode: registry r is served at r<suffix>, e.g. .cr.example.com")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate (PEM)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", false, "serve TLS with a self-signed CA written to <data>/tls/ca.pem")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an abandoned upload is kept")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	c.BootstrapSecret = getenv("BULKHEAD_BOOTSTRAP_SECRET")
+
+	var errs []error
+	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", *level))
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate reports every problem in c in one error.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("--addr %q: want host:port", c.Addr))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key must be given together"))
+	}
+	if c.TLSSelfSigned && c.TLSCert != "" {
+		errs = append(errs, errors.New("--tls-self-signed and --tls-cert are mutually exclusive"))
+	}
+	if s := c.LoginServerSuffix; s != "" {
+		if !strings.HasPrefix(s, ".") || len(s) < 3 || strings.ContainsAny(s, "/: ") {
+			errs = append(errs, fmt.Errorf("--login-server-suffix %q: want a DNS suffix starting with a dot, e.g. .cr.example.com", s))
+		}
+		c.LoginServerSuffix = strings.ToLower(s)
+	}
+	if c.UploadTTL <= 0 {
+		errs = append(errs, errors.New("--upload-ttl must be positive"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// PrepareDataDir creates the data directory and checks that it is
+// writable, so that a bad --data fails at start with a clear message rather
+// than on the first push.
+func (c *Config) PrepareDataDir() error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", c.DataDir, err)
+	}
+	probe, err := os.CreateTemp(c.DataDir, ".write-probe-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", c.DataDir, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	os.Remove(name)
+	abs, err := filepath.Abs(c.DataDir)
+	if err == nil {
+		c.DataDir = abs
+	}
+	return nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,172 @@
+// Package lint holds project rules as tests (STYLE rule 15): import
+// direction, who may mention the export policy, no init() outside cmd, and
+// a file-size budget.
+package lint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/bulkhead-registry/bulkhead"
+
+// rank orders the layers of DESIGN.md/STYLE.md: a package may import
+// internal packages of a lower rank, its own family (meta → meta/sqlite is
+// not allowed, meta/sqlite → meta is), and the listed same-rank edges.
+var rank = map[string]int{
+	"errdef":   0,
+	"meta":     1,
+	"content":  1,
+	"config":   1,
+	"egress":   2,
+	"network":  2,
+	"authz":    2,
+	"transfer": 2,
+	"audit":    2,
+	"identity": 3,
+	"arm":      3,
+	"acr":      3,
+	"oci":      3,
+	"server":   4,
+}
+
+// sameRank lists deliberate edges between packages of one rank: acr uses
+// arm's mechanics, and the data plane verifies tokens with identity.
+var sameRank = map[[2]string]bool{
+	{"acr", "arm"}:      true,
+	{"oci", "identity"}: true,
+}
+
+// noHTTP lists lower layers that must not know about HTTP serving.
+var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config"}
+
+type goFile struct {
+	path string // relative to the module root
+	pkg  string // internal package family, e.g. "meta" for internal/meta/sqlite
+	file *ast.File
+	test bool
+}
+
+func loadFiles(t *testing.T) []goFile {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []goFile
+	fset := token.NewFileSet()
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "bulkhead-data") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		gf := goFile{path: filepath.ToSlash(rel), file: f, test: strings.HasSuffix(path, "_test.go")}
+		if rest, ok := strings.CutPrefix(gf.path, "internal/"); ok {
+			gf.pkg, _, _ = strings.Cut(rest, "/")
+		}
+		files = append(files, gf)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestImportDirection(t *testing.T) {
+	for _, f := range loadFiles(t) {
+		from, ok := rank[f.pkg]
+		if !ok || f.test {
+			continue
+		}
+		for _, imp := range f.file.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			rest, ok := strings.CutPrefix(p, module+"/internal/")
+			if !ok {
+				if p == "net/http" && contains(noHTTP, f.pkg) {
+					t.Errorf("%s: lower layer %s imports net/http", f.path, f.pkg)
+				}
+				continue
+			}
+			to, _, _ := strings.Cut(rest, "/")
+			if to == f.pkg {
+				continue
+			}
+			r, known := rank[to]
+			switch {
+			case !known:
+				t.Errorf("%s imports %s, which has no layer in lint's rank table", f.path, p)
+			case r > from, r == from && !sameRank[[2]string{f.pkg, to}]:
+				t.Errorf("%s (%s) imports %s: imports must point inward (DESIGN.md)", f.path, f.pkg, p)
+			}
+		}
+	}
+}
+
+// Only egress (the decision) and acr (models and update rules) may mention
+// the export policy (STYLE rule 15).
+func TestExportPolicyOnlyInEgressAndACR(t *testing.T) {
+	for _, f := range loadFiles(t) {
+		if f.test || f.pkg == "egress" || f.pkg == "acr" || f.pkg == "lint" || !strings.HasPrefix(f.path, "internal/") && !strings.HasPrefix(f.path, "cmd/") {
+			continue
+		}
+		ast.Inspect(f.file, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && strings.Contains(strings.ToLower(id.Name), "exportpolicy") {
+				t.Errorf("%s mentions %s: only internal/egress and internal/acr may", f.path, id.Name)
+			}
+			return true
+		})
+	}
+}
+
+func TestNoInitOutsideCmd(t *testing.T) {
+	for _, f := range loadFiles(t) {
+		if strings.HasPrefix(f.path, "cmd/") {
+			continue
+		}
+		for _, d := range f.file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "init" {
+				t.Errorf("%s declares init(): wire explicitly instead (STYLE rule 10)", f.path)
+			}
+		}
+	}
+}
+
+// Files stay small enough to read (STYLE anti-pattern 3).
+func TestFileSizeBudget(t *testing.T) {
+	const budget = 600
+	for _, f := range loadFiles(t) {
+		b, err := os.ReadFile(filepath.Join("../..", f.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "\n"); n > budget {
+			t.Errorf("%s has %d lines; split it (budget %d)", f.path, n, budget)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,259 @@
+// Package meta defines Bulkhead's transactional metadata store: registries and
+// other ARM resources, repositories, manifests, tags, per-repository blob
+// links, uploads in progress and identities.
+//
+// Every rule that spans rows ("no export pipeline may exist while export is
+// disabled") is checked and written inside one Update transaction. Backends
+// live in sub-packages (meta/sqlite by default, meta/postgres for scale-out)
+// and all pass the shared suite in meta/metatest.
+//
+// All data-plane rows are keyed by the registry's Key, an internal id that is
+// never reused: deleting a registry and creating one with the same name never
+// resurrects the old content.
+package meta
+
+import (
+	"context"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Store opens transactions.
+type Store interface {
+	// View runs fn in a read-only transaction. fn must not keep tx.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Update runs fn in a read-write transaction and commits when fn returns
+	// nil; otherwise it rolls back and returns fn's error. Update transactions
+	// are serializable with respect to each other. A backend may retry fn on a
+	// serialization conflict, so fn must have no side effects outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// Tx is one transaction. It composes the role interfaces below; it is large
+// because it is the union of every table, and each helper should accept the
+// narrowest role it needs. Methods return errors wrapping errdef classes:
+// ErrNotFound for a missing row and ErrAlreadyExists for a unique collision.
+type Tx interface {
+	Registries
+	Resources
+	Repositories
+	Blobs
+	Manifests
+	Tags
+	Uploads
+	Identities
+}
+
+// Page asks for at most Limit items strictly after the key After, in
+// ascending key order. Limit <= 0 means no limit.
+type Page struct {
+	After string
+	Limit int
+}
+
+// Registry is one container registry. Name is unique case-insensitively
+// across the service and is stored lower-case; Document is the ARM resource
+// body owned by internal/acr (meta does not interpret it).
+type Registry struct {
+	Key            string // internal id, never reused
+	Name           string // lower-case
+	ResourceID     string // ARM id as first written
+	SubscriptionID string
+	ResourceGroup  string // lower-case
+	Document       []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Registries stores registries.
+type Registries interface {
+	// CreateRegistry inserts r; ErrAlreadyExists when the name is taken.
+	CreateRegistry(r Registry) error
+	// UpdateRegistry replaces the Document and UpdatedAt of the registry
+	// with r.Key; ErrNotFound when it does not exist.
+	UpdateRegistry(r Registry) error
+	// RegistryByName looks a registry up by name, case-insensitively.
+	RegistryByName(name string) (Registry, error)
+	// DeleteRegistry removes the registry and every data-plane row keyed by
+	// it (repositories, links, manifests, tags, uploads).
+	DeleteRegistry(key string) error
+	// ListRegistries lists registries ordered by name. An empty
+	// subscription or resource group matches all.
+	ListRegistries(subscriptionID, resourceGroup string, p Page) ([]Registry, error)
+}
+
+// Resource is a generic ARM resource that is not a registry (resource
+// groups, pipelines, role assignments, deployments, ...). ID is the ARM id
+// with its original casing; lookups compare it case-insensitively.
+type Resource struct {
+	ID        string
+	Type      string // e.g. Microsoft.Resources/resourceGroups
+	Document  []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Resources stores generic ARM resources.
+type Resources interface {
+	// PutResource creates or replaces a resource.
+	PutResource(r Resource) error
+	// GetResource returns a resource by id (case-insensitive).
+	GetResource(id string) (Resource, error)
+	// DeleteResource deletes a resource; ErrNotFound when absent.
+	DeleteResource(id string) error
+	// ListResources lists resources of the given type whose id starts with
+	// scope + "/" (case-insensitive), ordered by lower-cased id. Page.After
+	// is a lower-cased id.
+	ListResources(scope, typ string, p Page) ([]Resource, error)
+}
+
+// Repositories lists the repositories of a registry. A repository exists
+// from its first blob link or manifest until DeleteRepository.
+type Repositories interface {
+	// ListRepositories lists repository names of a registry in order.
+	ListRepositories(registryKey string, p Page) ([]string, error)
+	// RepositoryExists reports whether the repository exists.
+	RepositoryExists(registryKey, repo string) (bool, error)
+	// DeleteRepository removes a repository and all its links, manifests
+	// and tags; ErrNotFound when it does not exist.
+	DeleteRepository(registryKey, repo string) error
+}
+
+// BlobLink makes a blob visible in one repository of one registry.
+type BlobLink struct {
+	RegistryKey string
+	Repository  string
+	Digest      digest.Digest
+	Size        int64
+	CreatedAt   time.Time
+}
+
+// Blobs stores per-repository blob links.
+type Blobs interface {
+	// LinkBlob creates the link (idempotent), creating the repository when
+	// needed.
+	LinkBlob(l BlobLink) error
+	// BlobLink returns a link, or ErrNotFound when the blob is not visible
+	// in that repository.
+	BlobLink(registryKey, repo string, d digest.Digest) (BlobLink, error)
+	// UnlinkBlob removes a link; ErrNotFound when absent.
+	UnlinkBlob(registryKey, repo string, d digest.Digest) error
+	// BlobReferenced reports whether any link or manifest in any registry
+	// still references d; garbage collection deletes bytes only when not.
+	BlobReferenced(d digest.Digest) (bool, error)
+}
+
+// Manifest is a manifest or index stored in one repository. Content holds
+// the exact bytes (at most 4 MiB), so a pull by tag is one transaction.
+type Manifest struct {
+	RegistryKey  string
+	Repository   string
+	Digest       digest.Digest
+	MediaType    string
+	Size         int64         // len(Content), kept so listings need not load Content
+	ArtifactType string        // artifactType, or config.mediaType for artifacts
+	Subject      digest.Digest // empty when the manifest has no subject
+	Annotations  map[string]string
+	Content      []byte
+	CreatedAt    time.Time
+}
+
+// Manifests stores manifests.
+type Manifests interface {
+	// PutManifest creates or replaces a manifest (same digest, same
+	// bytes), creating the repository when needed.
+	PutManifest(m Manifest) error
+	// GetManifest returns a manifest by digest.
+	GetManifest(registryKey, repo string, d digest.Digest) (Manifest, error)
+	// DeleteManifest removes a manifest and every tag that points to it;
+	// ErrNotFound when absent.
+	DeleteManifest(registryKey, repo string, d digest.Digest) error
+	// Referrers lists the manifests whose subject is d, ordered by digest,
+	// filtered by artifact type when artifactType is not empty. Content is
+	// not filled in.
+	Referrers(registryKey, repo string, subject digest.Digest, artifactType string) ([]Manifest, error)
+}
+
+// Tags stores tags.
+type Tags interface {
+	// PutTag points tag at digest (creating or moving it).
+	PutTag(registryKey, repo, tag string, d digest.Digest) error
+	// Tag resolves a tag; ErrNotFound when absent.
+	Tag(registryKey, repo, tag string) (digest.Digest, error)
+	// DeleteTag removes a tag; ErrNotFound when absent.
+	DeleteTag(registryKey, repo, tag string) error
+	// ListTags lists tag names of a repository in lexical order.
+	ListTags(registryKey, repo string, p Page) ([]string, error)
+}
+
+// Upload is a blob upload in progress. Its bytes live in the content store
+// under ID; this row ties it to a repository and an expiry.
+type Upload struct {
+	ID          string
+	RegistryKey string
+	Repository  string
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Uploads stores uploads in progress.
+type Uploads interface {
+	// PutUpload creates or updates an upload row.
+	PutUpload(u Upload) error
+	// GetUpload returns an upload by id.
+	GetUpload(id string) (Upload, error)
+	// DeleteUpload removes an upload row; ErrNotFound when absent.
+	DeleteUpload(id string) error
+	// StaleUploads lists uploads not updated since cutoff, oldest first.
+	StaleUploads(cutoff time.Time, limit int) ([]Upload, error)
+}
+
+// Tenant is an Entra-style directory.
+type Tenant struct {
+	ID          string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Subscription belongs to a tenant.
+type Subscription struct {
+	ID          string
+	TenantID    string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Principal is a service principal. Secrets holds only verifiers (hashes),
+// never plain secrets.
+type Principal struct {
+	ObjectID    string
+	ClientID    string // appId
+	TenantID    string
+	DisplayName string
+	Secrets     []SecretHash
+	CreatedAt   time.Time
+}
+
+// SecretHash verifies one client secret.
+type SecretHash struct {
+	ID        string
+	Hash      string // encoded verifier, format owned by internal/identity
+	Hint      string // first characters, shown in listings
+	ExpiresAt time.Time
+}
+
+// Identities stores tenants, subscriptions and service principals.
+type Identities interface {
+	PutTenant(t Tenant) error
+	ListTenants() ([]Tenant, error)
+	PutSubscription(s Subscription) error
+	ListSubscriptions() ([]Subscription, error)
+	// PutPrincipal creates or replaces a principal keyed by ObjectID;
+	// ClientID is unique.
+	PutPrincipal(p Principal) error
+	// PrincipalByClientID looks a principal up by its appId.
+	PrincipalByClientID(clientID string) (Principal, error)
+}

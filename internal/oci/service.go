@@ -1,0 +1,203 @@
+// Package oci implements the OCI distribution-spec v1.1 data plane
+// (https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md)
+// for many isolated registries, in path mode (/v2/<registry>/<repo>/...) and
+// host mode (<registry><suffix>/v2/<repo>/...).
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/content"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+)
+
+// Tokens is what the data plane needs from the token service.
+type Tokens interface {
+	VerifySecret(ctx context.Context, clientID, secret string) (meta.Principal, error)
+	Issue(c identity.Claims) (string, time.Time, error)
+	Verify(token string, audiences ...string) (identity.Claims, error)
+}
+
+// Options configure a Service. Meta, Content and Tokens are required.
+type Options struct {
+	Meta    meta.Store
+	Content content.Store
+	Tokens  Tokens
+	// LoginServerSuffix turns on host mode for Hosts that end in it.
+	LoginServerSuffix string
+	// UploadTTL is how long an untouched upload is kept. Default 24h.
+	UploadTTL time.Duration
+	// TokenTTL is the lifetime of data-plane access tokens. Default 1h
+	// (matching ACR's 60-minute access tokens).
+	TokenTTL time.Duration
+	Logger   *slog.Logger
+}
+
+// Service serves the data plane.
+type Service struct {
+	meta      meta.Store
+	blobs     content.Store
+	tokens    Tokens
+	suffix    string
+	uploadTTL time.Duration
+	tokenTTL  time.Duration
+	log       *slog.Logger
+	bufs      sync.Pool // *[]byte copy buffers
+}
+
+// New returns a data-plane Service.
+func New(o Options) *Service {
+	s := &Service{meta: o.Meta, blobs: o.Content, tokens: o.Tokens, suffix: strings.ToLower(o.LoginServerSuffix),
+		uploadTTL: o.UploadTTL, tokenTTL: o.TokenTTL, log: o.Logger}
+	if s.uploadTTL <= 0 {
+		s.uploadTTL = 24 * time.Hour
+	}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// IsDataPlane reports whether r belongs to this plane, so the server can
+// split planes before routing.
+func IsDataPlane(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/v2" || strings.HasPrefix(p, "/v2/") || p == "/oauth2/token" || p == "/oauth2/exchange"
+}
+
+// hostRegistry returns the registry addressed by the Host header in host
+// mode, or "" when the request is in path mode.
+func (s *Service) hostRegistry(r *http.Request) string {
+	if s.suffix == "" {
+		return ""
+	}
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	name, ok := strings.CutSuffix(host, s.suffix)
+	if !ok || name == "" || strings.Contains(name, ".") {
+		return ""
+	}
+	return name
+}
+
+// LoginServer returns the login server of registry name as clients must
+// spell it: <name><suffix> in host mode, <host>/<name> in path mode.
+func LoginServer(name, suffix, host string) string {
+	if suffix != "" {
+		return strings.ToLower(name) + suffix
+	}
+	return host + "/" + strings.ToLower(name)
+}
+
+// call is the per-request state built by ServeHTTP once and handed to the
+// endpoint handlers.
+type call struct {
+	req      request
+	reg      meta.Registry // zero for base and path-mode catalog
+	hostMode bool
+	caller   caller
+}
+
+// name is the repository name as the client spells it.
+func (c *call) name() string { return c.req.name(c.hostMode) }
+
+// ServeHTTP is the data plane's one dispatcher: parse the path, authenticate,
+// resolve the registry, authorize, then call the endpoint handler.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
+	hostReg := s.hostRegistry(r)
+	hostMode := hostReg != ""
+	switch r.URL.Path {
+	case "/oauth2/token":
+		s.serveToken(w, r, hostReg)
+		return
+	case "/oauth2/exchange":
+		s.serveExchange(w, r, hostReg)
+		return
+	}
+	q, err := parsePath(r.URL.Path, hostReg, hostMode)
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			writeError(w, r, fail(codeNameUnknown, "unknown endpoint "+r.URL.Path))
+			return
+		}
+		writeError(w, r, err)
+		return
+	}
+	c := &call{req: q, hostMode: hostMode}
+	if !methodAllowed(q.kind, r.Method) {
+		w.Header().Set("Allow", strings.Join(allowedMethods[q.kind], ", "))
+		writeError(w, r, fail(codeUnsupported, fmt.Sprintf("method %s not allowed here", r.Method)))
+		return
+	}
+	c.caller, err = s.authenticate(r)
+	if err != nil {
+		s.challenge(w, r, c, err)
+		return
+	}
+	if q.registry != "" && (q.kind != kindBase && q.kind != kindCatalog || hostMode) {
+		if err := s.meta.View(r.Context(), func(tx meta.Tx) error {
+			c.reg, err = tx.RegistryByName(q.registry)
+			return err
+		}); err != nil {
+			if errors.Is(err, errdef.ErrNotFound) {
+				err = fail(codeNameUnknown, fmt.Sprintf("registry %q does not exist", q.registry), err)
+			}
+			writeError(w, r, err)
+			return
+		}
+	}
+	if err := s.authorize(r, c); err != nil {
+		s.challenge(w, r, c, err)
+		return
+	}
+	switch q.kind {
+	case kindBase:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+		return
+	case kindCatalog:
+		err = s.catalog(w, r, c)
+	case kindTags:
+		err = s.listTags(w, r, c)
+	case kindManifest:
+		err = s.manifest(w, r, c)
+	case kindBlob:
+		err = s.blob(w, r, c)
+	case kindUploads:
+		err = s.startUpload(w, r, c)
+	case kindUpload:
+		err = s.upload(w, r, c)
+	case kindReferrers:
+		err = s.referrers(w, r, c)
+	}
+	if err != nil {
+		if ae := writeError(w, r, err); ae.status >= 500 {
+			s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
+		}
+	}
+}
+
+func methodAllowed(k kind, m string) bool {
+	for _, a := range allowedMethods[k] {
+		if a == m {
+			return true
+		}
+	}
+	return false
+}

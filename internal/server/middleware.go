@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/oci"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the request id that the middleware assigned, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// chain is the one middleware chain (STYLE rule 8): normalise the path,
+// request id, recover, access log and metrics, then the plane router.
+func (s *Server) chain(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// az sends ".../Microsoft.ContainerRegistry//registries/...";
+		// ServeMux would answer with a redirect az does not follow.
+		if strings.Contains(r.URL.Path, "//") {
+			r.URL.Path = path.Clean(r.URL.Path) + map[bool]string{true: "/", false: ""}[strings.HasSuffix(r.URL.Path, "/") && r.URL.Path != "/"]
+			r.URL.RawPath = ""
+		}
+		id := newRequestID()
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+
+		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+		body := &countingReader{r: r.Body}
+		if r.Body != nil {
+			r.Body = body
+		}
+		start := time.Now()
+		plane := "management"
+		if oci.IsDataPlane(r) {
+			plane = "data"
+		}
+		route := routeLabel(r)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				if !rw.wrote {
+					rw.Header().Set("Content-Type", "application/json")
+					rw.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(rw, `{"error":{"code":"InternalServerError","message":"internal error"}}`)
+				}
+			}
+			elapsed := time.Since(start)
+			s.metrics.observe(plane, route, r.Method, rw.status, elapsed, body.n, rw.n)
+			lvl := slog.LevelInfo
+			if rw.status >= 500 {
+				lvl = slog.LevelError
+			}
+			s.log.Log(ctx, lvl, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", body.n, "bytes_out", rw.n, "remote", r.RemoteAddr)
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// routeLabel names the route for metrics without parsing the path twice in
+// depth: data-plane endpoint kind, or the management resource type.
+func routeLabel(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz", p == "/metrics":
+		return p
+	case oci.IsDataPlane(r):
+		return oci.RouteLabel(p)
+	case strings.Contains(p, "/oauth2/"):
+		return "identity/token"
+	}
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		switch strings.ToLower(parts[i]) {
+		case "registries", "resourcegroups", "subscriptions", "providers", "tenants", "discovery", "metadata":
+			if i == len(parts)-1 {
+				return "arm/" + strings.ToLower(parts[i])
+			}
+			return "arm/" + strings.ToLower(parts[i]) + "/{name}"
+		}
+	}
+	return "other"
+}
+
+// recorder captures status and bytes written. It implements io.ReaderFrom
+// so that http.ServeContent still reaches the connection's sendfile path.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+	wrote  bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
+	w.wrote = true
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	}
+	w.n += n
+	return n, err
+}
+
+func (w *recorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }

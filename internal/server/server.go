@@ -1,0 +1,191 @@
+// Package server owns the listener, TLS, the one middleware chain and the
+// split of requests into the data plane and the management plane.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/config"
+	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Planes are the handlers the server routes to. The management handler
+// receives only authenticated requests; Identity's routes are public.
+type Planes struct {
+	Data       http.Handler
+	Management http.Handler
+	// Identity registers the token service's public routes.
+	Identity func(mux *http.ServeMux)
+	// Tokens verifies management-plane Bearer tokens.
+	Tokens interface {
+		Verify(token string, audiences ...string) (identity.Claims, error)
+	}
+	// IsData reports whether a request belongs to the data plane.
+	IsData func(r *http.Request) bool
+}
+
+// Server is a configured, not yet listening server.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	planes  Planes
+	metrics *metrics
+	ready   atomic.Bool
+	handler http.Handler
+}
+
+// New builds the server's handler tree.
+func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {
+	s := &Server{cfg: cfg, log: log, planes: planes, metrics: newMetrics()}
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok\n"))
+	})
+	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	if planes.Identity != nil {
+		planes.Identity(root)
+	}
+	root.Handle("/", s.authenticateARM(planes.Management))
+	s.handler = s.chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if planes.IsData(r) {
+			planes.Data.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	}))
+	return s
+}
+
+// Handler returns the full handler (for tests that serve it themselves).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// authenticateARM requires a valid Bearer JWT from our token service on
+// every management request and puts the caller in the context; anything
+// else gets 401 in the ARM envelope.
+func (s *Server) authenticateARM(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		kind, tok, _ := strings.Cut(h, " ")
+		if h == "" || len(h) > 16<<10 || !strings.EqualFold(kind, "bearer") {
+			armUnauthorized(w, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or not a Bearer token.")
+			return
+		}
+		claims, err := s.planes.Tokens.Verify(strings.TrimSpace(tok))
+		if err != nil || claims.GrantType != "" || claims.ObjectID == "" {
+			armUnauthorized(w, "InvalidAuthenticationToken", "The access token is invalid.")
+			return
+		}
+		ctx := identity.WithPrincipal(r.Context(), identity.Caller{ObjectID: claims.ObjectID, ClientID: claims.AppID, TenantID: claims.TenantID, Kind: "ServicePrincipal"})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func armUnauthorized(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="", error="invalid_token"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
+}
+
+// Listen opens the listener with a clear error when the port is taken.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: the address is already in use; choose another with --addr or BULKHEAD_ADDR", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves on ln until ctx is cancelled, then drains in-flight
+// requests for up to cfg.ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if s.cfg.TLSEnabled() {
+		cert, err := s.certificate(ln)
+		if err != nil {
+			return err
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.ready.Store(true)
+	s.log.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.DataDir, "host_mode", s.cfg.HostMode())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) certificate(ln net.Listener) (tls.Certificate, error) {
+	if !s.cfg.TLSSelfSigned {
+		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return c, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		return c, nil
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+		hosts = append(hosts, h)
+	}
+	if sfx := s.cfg.LoginServerSuffix; sfx != "" {
+		hosts = append(hosts, "*"+sfx, strings.TrimPrefix(sfx, "."))
+	}
+	c, err := selfSigned(filepath.Join(s.cfg.DataDir, "tls"), dedupe(hosts))
+	if err != nil {
+		return c, fmt.Errorf("self-signed TLS: %w", err)
+	}
+	return c, nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range in {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
