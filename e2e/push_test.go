@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"testing"
 
 	"github.com/bulkhead-registry/bulkhead/internal/testserver"
 )

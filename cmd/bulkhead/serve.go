@@ -68,8 +68,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"credentials", filepath.Join(cfg.DataDir, "bootstrap.json"))
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL, Logger: log})
-	mgmt := http.NewServeMux()
-	acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(mgmt)
+	mgmt := acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(http.NewServeMux())
 	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, Identity: ids.Routes, Tokens: ids, IsData: oci.IsDataPlane})
 
 	go sweepUploads(ctx, data, cfg.UploadTTL)

@@ -68,7 +68,9 @@ func parseManifest(contentType string, body []byte) (manifestDoc, error) {
 		if m.Config == nil {
 			return m, fail(codeManifestInvalid, "image manifest has no config", errdef.ErrInvalidArgument)
 		}
-		if m.ArtifactType == "" && m.Config.MediaType != ocispec.MediaTypeImageConfig {
+		// The referrers API reports config.mediaType when artifactType
+		// is absent (spec: "Listing Referrers").
+		if m.ArtifactType == "" {
 			m.ArtifactType = m.Config.MediaType
 		}
 	case ocispec.MediaTypeImageIndex, mediaTypeDockerList:

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
@@ -35,8 +34,10 @@ func (s *Server) chain(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// az sends ".../Microsoft.ContainerRegistry//registries/...";
 		// ServeMux would answer with a redirect az does not follow.
-		if strings.Contains(r.URL.Path, "//") {
-			r.URL.Path = path.Clean(r.URL.Path) + map[bool]string{true: "/", false: ""}[strings.HasSuffix(r.URL.Path, "/") && r.URL.Path != "/"]
+		// Only runs of slashes are collapsed: ".." stays, so the data
+		// plane can refuse it as an invalid name.
+		for strings.Contains(r.URL.Path, "//") {
+			r.URL.Path = strings.ReplaceAll(r.URL.Path, "//", "/")
 			r.URL.RawPath = ""
 		}
 		id := newRequestID()

@@ -1,0 +1,130 @@
+package acr
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/identity"
+)
+
+// normLocation is ARM's canonical location spelling ("West US" → "westus").
+func normLocation(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+
+// validateCreate checks a PUT body before any state is read.
+func validateCreate(in Registry) error {
+	if in.Location == nil || strings.TrimSpace(*in.Location) == "" {
+		return arm.Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+	}
+	if in.SKU == nil || in.SKU.Name == nil {
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The sku property (with sku.name) is required.")
+	}
+	if *in.SKU.Name == SKUNameClassic {
+		return arm.Errorf(http.StatusBadRequest, "SkuNotSupported", "The Classic SKU is no longer supported; use Basic, Standard or Premium.")
+	}
+	return nil
+}
+
+// newRegistry builds a registry document with every default of
+// acr-api.md §4.2.
+func newRegistry(id, name string, in Registry, caller identity.Caller, now time.Time) Registry {
+	out := Registry{
+		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(normLocation(*in.Location)),
+		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: in.SKU.Name},
+		SystemData: &SystemData{CreatedBy: caller.ClientID, CreatedByType: "Application", CreatedAt: now,
+			LastModifiedBy: caller.ClientID, LastModifiedByType: "Application", LastModifiedAt: now},
+	}
+	props := RegistryProperties{}
+	if in.Properties != nil {
+		props = *in.Properties
+	}
+	props.LoginServer = nil
+	props.CreationDate = ptr(now)
+	props.ProvisioningState = ptr("Succeeded")
+	applyDefaults(&props, now)
+	out.Properties = &props
+	return out
+}
+
+// replaceRegistry applies a PUT to an existing registry: the body replaces
+// the writable properties, read-only ones are kept.
+func replaceRegistry(old, in Registry, caller identity.Caller, now time.Time) Registry {
+	out := newRegistry(*old.ID, *old.Name, in, caller, now)
+	out.SystemData.CreatedAt, out.SystemData.CreatedBy = old.SystemData.CreatedAt, old.SystemData.CreatedBy
+	out.Properties.CreationDate = old.Properties.CreationDate
+	return out
+}
+
+func applyDefaults(p *RegistryProperties, now time.Time) {
+	if p.AdminUserEnabled == nil {
+		p.AdminUserEnabled = ptr(false)
+	}
+	if p.NetworkRuleSet == nil {
+		p.NetworkRuleSet = &NetworkRuleSet{}
+	}
+	if p.NetworkRuleSet.DefaultAction == nil {
+		p.NetworkRuleSet.DefaultAction = ptr(DefaultActionAllow)
+	}
+	if p.NetworkRuleSet.IPRules == nil {
+		p.NetworkRuleSet.IPRules = []IPRule{}
+	}
+	if p.NetworkRuleSet.VirtualNetworkRules == nil {
+		p.NetworkRuleSet.VirtualNetworkRules = []any{}
+	}
+	if p.Policies == nil {
+		p.Policies = &Policies{}
+	}
+	pol := p.Policies
+	if pol.QuarantinePolicy == nil || pol.QuarantinePolicy.Status == nil {
+		pol.QuarantinePolicy = &QuarantinePolicy{Status: ptr(PolicyStatusDisabled)}
+	}
+	if pol.TrustPolicy == nil {
+		pol.TrustPolicy = &TrustPolicy{}
+	}
+	if pol.TrustPolicy.Type == nil {
+		pol.TrustPolicy.Type = ptr("Notary")
+	}
+	if pol.TrustPolicy.Status == nil {
+		pol.TrustPolicy.Status = ptr(PolicyStatusDisabled)
+	}
+	if pol.RetentionPolicy == nil {
+		pol.RetentionPolicy = &RetentionPolicy{}
+	}
+	if pol.RetentionPolicy.Days == nil {
+		pol.RetentionPolicy.Days = ptr(int32(7))
+	}
+	if pol.RetentionPolicy.Status == nil {
+		pol.RetentionPolicy.Status = ptr(PolicyStatusDisabled)
+	}
+	if pol.RetentionPolicy.LastUpdatedTime == nil {
+		pol.RetentionPolicy.LastUpdatedTime = ptr(now)
+	}
+	if pol.ExportPolicy == nil || pol.ExportPolicy.Status == nil {
+		pol.ExportPolicy = &ExportPolicy{Status: ptr(ExportPolicyStatusEnabled)}
+	}
+	if p.Encryption == nil {
+		p.Encryption = &EncryptionProperty{Status: ptr(PolicyStatusDisabled)}
+	}
+	if p.DataEndpointEnabled == nil {
+		p.DataEndpointEnabled = ptr(false)
+	}
+	if p.DataEndpointHostNames == nil {
+		p.DataEndpointHostNames = []string{}
+	}
+	if p.PrivateEndpointConnections == nil {
+		p.PrivateEndpointConnections = []any{}
+	}
+	if p.PublicNetworkAccess == nil {
+		p.PublicNetworkAccess = ptr(PublicNetworkAccessEnabled)
+	}
+	if p.NetworkRuleBypassOptions == nil {
+		p.NetworkRuleBypassOptions = ptr(BypassOptionsAzureServices)
+	}
+	if p.ZoneRedundancy == nil {
+		p.ZoneRedundancy = ptr(ZoneRedundancyDisabled)
+	}
+	if p.AnonymousPullEnabled == nil {
+		p.AnonymousPullEnabled = ptr(false)
+	}
+}

@@ -1,0 +1,96 @@
+package identity
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Access is one grant in a data-plane token (Docker token spec "access"
+// claim): a resource type, a name and the actions allowed on it.
+type Access struct {
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Actions []string `json:"actions"`
+}
+
+// Claims are the claims of every token Bulkhead signs. Entra-style tokens
+// carry tid/oid/appid; data-plane tokens also carry grant_type and access.
+type Claims struct {
+	jwt.RegisteredClaims
+	TenantID  string   `json:"tid,omitempty"`
+	ObjectID  string   `json:"oid,omitempty"`
+	AppID     string   `json:"appid,omitempty"`
+	GrantType string   `json:"grant_type,omitempty"`
+	Access    []Access `json:"access,omitempty"`
+}
+
+// Issue signs claims with the service key (RS256) and returns the token and
+// its expiry. A missing expiry gets the default token lifetime.
+func (s *Service) Issue(c Claims) (string, time.Time, error) {
+	now := s.now()
+	if c.IssuedAt == nil {
+		c.IssuedAt = jwt.NewNumericDate(now)
+	}
+	if c.ExpiresAt == nil {
+		c.ExpiresAt = jwt.NewNumericDate(now.Add(s.ttl))
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["kid"] = s.kid
+	signed, err := t.SignedString(s.key)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return signed, c.ExpiresAt.Time, nil
+}
+
+// Verify checks a token's signature (RS256 with our key only), its
+// lifetime (one minute of skew), and, when audiences are given, that its
+// audience is one of them. Errors wrap errdef.ErrUnauthenticated.
+func (s *Service) Verify(token string, audiences ...string) (Claims, error) {
+	var c Claims
+	if len(token) > 16<<10 {
+		return c, fmt.Errorf("token too long: %w", errdef.ErrUnauthenticated)
+	}
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(time.Minute), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+	if err != nil {
+		return Claims{}, fmt.Errorf("invalid token: %v: %w", err, errdef.ErrUnauthenticated)
+	}
+	if len(audiences) > 0 && !audienceMatches(c.Audience, audiences) {
+		return Claims{}, fmt.Errorf("token audience %v not accepted: %w", c.Audience, errdef.ErrUnauthenticated)
+	}
+	return c, nil
+}
+
+func audienceMatches(have jwt.ClaimStrings, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jwk is one key of the JWKS document.
+type jwk struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+func publicJWK(pub *rsa.PublicKey, kid string) jwk {
+	return jwk{Kty: "RSA", Use: "sig", Kid: kid, Alg: "RS256",
+		N: base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())}
+}
