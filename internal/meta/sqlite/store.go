@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -42,6 +43,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			q.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + q.Encode()
+	}
+	// Create the file 0600 first: it holds secret hashes. SQLite gives its
+	// -wal and -shm files the database file's mode.
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	} else {
+		f.Close()
 	}
 	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
 	if err != nil {
