@@ -41,6 +41,7 @@ type Service struct {
 	mu        sync.Mutex
 	verified  map[[32]byte]verifiedSecret // cache of bcrypt successes
 	dummyHash []byte                      // compared against for unknown client ids
+	tokens    map[[32]byte]Claims         // cache of verified tokens
 }
 
 // New loads (or creates on first use) the signing key in keyDir.
@@ -65,7 +66,7 @@ func New(store meta.Store, keyDir string, o Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: store, key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:16]),
-		ttl: o.TokenTTL, now: o.Now, verified: map[[32]byte]verifiedSecret{}, dummyHash: dummy}, nil
+		ttl: o.TokenTTL, now: o.Now, verified: map[[32]byte]verifiedSecret{}, dummyHash: dummy, tokens: map[[32]byte]Claims{}}, nil
 }
 
 func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"math/big"
@@ -57,15 +58,55 @@ func (s *Service) Verify(token string, audiences ...string) (Claims, error) {
 	if len(token) > 16<<10 {
 		return c, fmt.Errorf("token too long: %w", errdef.ErrUnauthenticated)
 	}
+	// Data-plane clients send the same token on every request; an RSA
+	// verification costs more than the rest of a small request.
+	key := sha256.Sum256([]byte(token))
+	if c, ok := s.cachedToken(key); ok {
+		if len(audiences) > 0 && !audienceMatches(c.Audience, audiences) {
+			return Claims{}, fmt.Errorf("token audience %v not accepted: %w", c.Audience, errdef.ErrUnauthenticated)
+		}
+		return c, nil
+	}
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(time.Minute), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	if err != nil {
 		return Claims{}, fmt.Errorf("invalid token: %v: %w", err, errdef.ErrUnauthenticated)
 	}
+	s.rememberToken(key, c)
 	if len(audiences) > 0 && !audienceMatches(c.Audience, audiences) {
 		return Claims{}, fmt.Errorf("token audience %v not accepted: %w", c.Audience, errdef.ErrUnauthenticated)
 	}
 	return c, nil
+}
+
+// maxCachedTokens bounds the verified-token cache.
+const maxCachedTokens = 10000
+
+func (s *Service) cachedToken(key [32]byte) (Claims, bool) {
+	s.mu.Lock()
+	c, ok := s.tokens[key]
+	s.mu.Unlock()
+	// Re-check expiry on every hit: a cached token stays valid only for its
+	// own lifetime.
+	if !ok || c.ExpiresAt == nil || !s.now().Before(c.ExpiresAt.Time.Add(time.Minute)) {
+		return Claims{}, false
+	}
+	return c, true
+}
+
+func (s *Service) rememberToken(key [32]byte, c Claims) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tokens) >= maxCachedTokens {
+		now := s.now()
+		for k, v := range s.tokens {
+			if len(s.tokens) < maxCachedTokens/2 && !now.After(v.ExpiresAt.Time) {
+				break
+			}
+			delete(s.tokens, k)
+		}
+	}
+	s.tokens[key] = c
 }
 
 func audienceMatches(have jwt.ClaimStrings, want []string) bool {
