@@ -89,14 +89,14 @@ func bench(ctx context.Context, o options) error {
 	}
 	f := collectFacts(o)
 
-	bin := o.bulkheadBin
+	bin, src := o.bulkheadBin, ""
 	if bin == "" {
 		progress("building ./cmd/bulkhead")
-		if bin, err = buildBulkhead(ctx, root); err != nil {
+		if bin, src, err = buildBulkhead(ctx, root); err != nil {
 			return err
 		}
 	}
-	f.bulkheadBuild = binaryInfo(bin)
+	f.bulkheadBuild = binaryInfo(bin, src)
 
 	bh, err := startBulkhead(ctx, root, bin)
 	if bh != nil {
@@ -120,6 +120,7 @@ func bench(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	f.loadAvgEnd = loadAverage()
 	md := render(f, res, peer != nil)
 	fmt.Print("\n" + md)
 	if o.out != "" {

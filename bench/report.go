@@ -21,6 +21,7 @@ const (
 // facts describe the machine and the software measured.
 type facts struct {
 	date, command, goVersion, cpuModel, mem, kernel, loadAvg string
+	loadAvgEnd                                               string
 	cpus                                                     int
 	duration                                                 time.Duration
 	peer, wrk, bulkheadBuild                                 string
@@ -36,7 +37,7 @@ func collectFacts(o options) facts {
 		duration:  o.duration,
 		cpuModel:  firstField("/proc/cpuinfo", "model name"),
 		kernel:    strings.TrimSpace(readString("/proc/sys/kernel/osrelease")),
-		loadAvg:   strings.Join(first(strings.Fields(readString("/proc/loadavg")), 3), " "),
+		loadAvg:   loadAverage(),
 	}
 	var kb int64
 	if _, err := fmt.Sscanf(firstField("/proc/meminfo", "MemTotal"), "%d kB", &kb); err == nil {
@@ -53,6 +54,11 @@ func collectFacts(o options) facts {
 		f.wrk = strings.TrimSpace(line)
 	}
 	return f
+}
+
+// loadAverage is the 1, 5 and 15 minute load average.
+func loadAverage() string {
+	return strings.Join(first(strings.Fields(readString("/proc/loadavg")), 3), " ")
 }
 
 // readString returns a file's content, or "" when it cannot be read.
@@ -73,8 +79,9 @@ func firstField(path, key string) string {
 }
 
 // binaryInfo describes how the Bulkhead binary was built: Go version and
-// VCS revision, from its embedded build info.
-func binaryInfo(bin string) string {
+// VCS revision from its embedded build info or, when the build did not
+// stamp one (GOFLAGS=-buildvcs=false) and bench built it, from git in dir.
+func binaryInfo(bin, dir string) string {
 	bi, err := buildinfo.ReadFile(bin)
 	if err != nil {
 		return "unknown build (" + err.Error() + ")"
@@ -89,8 +96,16 @@ func binaryInfo(bin string) string {
 			modified = kv.Value
 		}
 	}
+	if rev == "" && dir != "" {
+		if out, err := exec.Command("git", "-C", dir, "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+			rev = strings.TrimSpace(string(out))
+			if st, err := exec.Command("git", "-C", dir, "status", "--porcelain").Output(); err == nil && len(st) > 0 {
+				modified = "true"
+			}
+		}
+	}
 	if rev != "" {
-		s += " at commit " + rev
+		s += " from commit " + rev
 		if modified == "true" {
 			s += " + uncommitted changes"
 		}
@@ -166,7 +181,8 @@ func render(f facts, r results, withPeer bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Run of %s\n\n", f.date)
 	fmt.Fprintf(&b, "- Command: `%s` (each timed load runs %v)\n", f.command, f.duration)
-	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s, Linux %s; load average at start %s\n", f.cpus, f.cpuModel, f.mem, f.kernel, f.loadAvg)
+	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s, Linux %s; load average %s at start, %s at end\n",
+		f.cpus, f.cpuModel, f.mem, f.kernel, f.loadAvg, f.loadAvgEnd)
 	fmt.Fprintf(&b, "- Go: %s (bench); Bulkhead %s\n", f.goVersion, f.bulkheadBuild)
 	if withPeer {
 		fmt.Fprintf(&b, "- Peer: %s, filesystem storage, in-memory blob descriptor cache, no auth (toolchain.md §2a)\n", f.peer)

@@ -78,19 +78,19 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// buildBulkhead compiles ./cmd/bulkhead into root/bin.
-func buildBulkhead(ctx context.Context, root string) (string, error) {
-	mod, err := moduleRoot(ctx)
-	if err != nil {
-		return "", err
+// buildBulkhead compiles ./cmd/bulkhead into root/bin and returns the
+// binary and the module directory it was built from.
+func buildBulkhead(ctx context.Context, root string) (bin, mod string, err error) {
+	if mod, err = moduleRoot(ctx); err != nil {
+		return "", "", err
 	}
-	bin := filepath.Join(root, "bin", "bulkhead")
+	bin = filepath.Join(root, "bin", "bulkhead")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/bulkhead")
 	cmd.Dir = mod
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/bulkhead: %w\n%s", err, out)
+		return "", "", fmt.Errorf("go build ./cmd/bulkhead: %w\n%s", err, out)
 	}
-	return bin, nil
+	return bin, mod, nil
 }
 
 // start launches a server process in its own process group (so a terminal

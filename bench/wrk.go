@@ -16,7 +16,7 @@ import (
 // Authorization value is replaced by a placeholder, for the report.
 func wrkArgs(o options, t *target, path string, hdr http.Header, conns int, redact bool) []string {
 	secs := max(1, int(math.Round(o.duration.Seconds())))
-	args := []string{"-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", secs), "--timeout", "10s", "--latency"}
+	args := []string{fmt.Sprintf("-t%d", min(2, conns)), fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", secs), "--timeout", "10s", "--latency"}
 	if t.auth != "" {
 		v := t.auth
 		if redact {
