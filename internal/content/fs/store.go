@@ -30,6 +30,9 @@ type Store struct {
 	root string
 	mu   sync.Mutex
 	open map[string]bool // refs with an open writer
+	// fault, when set (tests only), is consulted before each durability
+	// step ("sync", "rename") and fails it by returning an error.
+	fault func(op string) error
 }
 
 var (
@@ -319,6 +322,10 @@ func (w *writer) Commit(_ context.Context, size int64, expected digest.Digest) e
 	}
 	w.closed = true
 	defer w.s.release(w.ref)
+	if err := w.s.inject("sync"); err != nil {
+		w.f.Close()
+		return err
+	}
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()
 		return err
@@ -332,6 +339,9 @@ func (w *writer) Commit(_ context.Context, size int64, expected digest.Digest) e
 	}
 	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := w.s.inject("rename"); err != nil {
 		return err
 	}
 	if err := os.Rename(w.path, target); err != nil {
@@ -348,4 +358,11 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+func (s *Store) inject(op string) error {
+	if s.fault == nil {
+		return nil
+	}
+	return s.fault(op)
 }
