@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
-	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 )
 
 // normLocation is ARM's canonical location spelling ("West US" → "westus").
@@ -28,7 +28,7 @@ func validateCreate(in Registry) error {
 
 // newRegistry builds a registry document with every default of
 // acr-api.md §4.2.
-func newRegistry(id, name string, in Registry, caller identity.Caller, now time.Time) Registry {
+func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Time) Registry {
 	out := Registry{
 		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(normLocation(*in.Location)),
 		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: in.SKU.Name},
@@ -49,7 +49,7 @@ func newRegistry(id, name string, in Registry, caller identity.Caller, now time.
 
 // replaceRegistry applies a PUT to an existing registry: the body replaces
 // the writable properties, read-only ones are kept.
-func replaceRegistry(old, in Registry, caller identity.Caller, now time.Time) Registry {
+func replaceRegistry(old, in Registry, caller authz.Caller, now time.Time) Registry {
 	out := newRegistry(*old.ID, *old.Name, in, caller, now)
 	out.SystemData.CreatedAt, out.SystemData.CreatedBy = old.SystemData.CreatedAt, old.SystemData.CreatedBy
 	out.Properties.CreationDate = old.Properties.CreationDate

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
-	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -37,7 +37,7 @@ type subscriptionView struct {
 }
 
 func (p *Provider) subscriptions(r *http.Request) ([]subscriptionView, error) {
-	c, err := identity.CallerFromContext(r.Context())
+	c, err := authz.CallerFromContext(r.Context())
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
-	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -94,7 +93,7 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 
 // authorize checks the caller may perform action at scope inside tx.
 func authorize(r *http.Request, tx meta.Tx, scope, action string) error {
-	c, err := identity.CallerFromContext(r.Context())
+	c, err := authz.CallerFromContext(r.Context())
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
-	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/google/uuid"
 )
@@ -106,7 +106,7 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
-	caller, err := identity.CallerFromContext(r.Context())
+	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
 		arm.WriteError(w, err)
 		return

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -92,7 +93,7 @@ func (s *Server) authenticateARM(next http.Handler) http.Handler {
 			armUnauthorized(w, "InvalidAuthenticationToken", "The access token is invalid.")
 			return
 		}
-		ctx := identity.WithPrincipal(r.Context(), identity.Caller{ObjectID: claims.ObjectID, ClientID: claims.AppID, TenantID: claims.TenantID, Kind: "ServicePrincipal"})
+		ctx := authz.WithPrincipal(r.Context(), authz.Caller{ObjectID: claims.ObjectID, ClientID: claims.AppID, TenantID: claims.TenantID, Kind: "ServicePrincipal"})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

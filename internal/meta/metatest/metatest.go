@@ -74,7 +74,7 @@ var now = time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC)
 func registry(key, name, sub, rg string) meta.Registry {
 	return meta.Registry{Key: key, Name: name, SubscriptionID: sub, ResourceGroup: rg,
 		ResourceID: "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.ContainerRegistry/registries/" + name,
-		Document: []byte(`{"name":"` + name + `"}`), CreatedAt: now, UpdatedAt: now}
+		Document:   []byte(`{"name":"` + name + `"}`), CreatedAt: now, UpdatedAt: now}
 }
 
 func testRegistries(t *testing.T, s meta.Store) {
@@ -179,7 +179,9 @@ func testResources(t *testing.T, s meta.Store) {
 		}
 		return nil
 	})
-	update(t, s, func(tx meta.Tx) error { return tx.PutResource(meta.Resource{ID: rg, Type: "Microsoft.Resources/resourceGroups", Document: []byte(`{"v":2}`)}) })
+	update(t, s, func(tx meta.Tx) error {
+		return tx.PutResource(meta.Resource{ID: rg, Type: "Microsoft.Resources/resourceGroups", Document: []byte(`{"v":2}`)})
+	})
 	view(t, s, func(tx meta.Tx) error {
 		r, _ := tx.GetResource(rg)
 		if string(r.Document) != `{"v":2}` {
@@ -445,7 +447,9 @@ type counter struct{ N int }
 
 func testSerializable(t *testing.T, s meta.Store) {
 	const id = "/subscriptions/s/counter"
-	update(t, s, func(tx meta.Tx) error { return tx.PutResource(meta.Resource{ID: id, Type: "t", Document: []byte(`{"N":0}`)}) })
+	update(t, s, func(tx meta.Tx) error {
+		return tx.PutResource(meta.Resource{ID: id, Type: "t", Document: []byte(`{"N":0}`)})
+	})
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {

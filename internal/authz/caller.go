@@ -1,4 +1,4 @@
-package identity
+package authz
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 )
 
-// Caller is the authenticated principal of a management request.
+// Caller is the authenticated principal of a request. The server sets it once
+// after authentication; handlers read it and pass it to Check.
 type Caller struct {
 	ObjectID string
 	ClientID string
