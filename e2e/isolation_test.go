@@ -107,3 +107,145 @@ func TestIsolation(t *testing.T) {
 		t.Fatalf("same-registry mount: %d", resp.StatusCode)
 	}
 }
+
+// A data-plane token is bound to the registry and repository it was
+// granted for: it opens nothing else, under any alias, and a registry
+// deleted and created again under the same name starts empty.
+func TestTokenScopeAndRecreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server")
+	}
+	srv := testserver.Start(t, testserver.Options{Args: []string{"--login-server-suffix", ".cr.test"}})
+	srv.CreateRegistry(t, "tok", "tokalpha", "Premium")
+	srv.CreateRegistry(t, "tok", "tokbeta", "Premium")
+	p := newPusher(srv)
+	layer := []byte("tokens layer")
+	if _, err := p.pushImage("tokalpha/app", "v1", layer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.pushImage("tokbeta/app", "v1", layer); err != nil {
+		t.Fatal(err)
+	}
+	ld := digestOf(layer)
+	getToken := func(host, scope string) string {
+		service := host
+		if host == "" {
+			service = srv.Addr
+		}
+		req, _ := http.NewRequest("GET", srv.URL+"/oauth2/token?"+url.Values{"service": {service}, "scope": {scope}}.Encode(), nil)
+		if host != "" {
+			req.Host = host
+		}
+		req.SetBasicAuth(srv.Boot.ClientID, srv.Boot.ClientSecret)
+		resp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&tok)
+		if resp.StatusCode != 200 || tok.AccessToken == "" {
+			t.Fatalf("token: %d", resp.StatusCode)
+		}
+		return tok.AccessToken
+	}
+	try := func(method, host, path, tok string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		if host != "" {
+			req.Host = host
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	pull := getToken("", "repository:tokalpha/app:pull")
+	if c := try("GET", "", "/v2/tokalpha/app/blobs/"+ld, pull); c != 200 {
+		t.Fatalf("granted pull: %d", c)
+	}
+	for _, c := range []struct{ method, host, path string }{
+		{"GET", "", "/v2/tokbeta/app/blobs/" + ld},         // another registry
+		{"GET", "", "/v2/tokalpha/other/blobs/" + ld},      // another repository
+		{"DELETE", "", "/v2/tokalpha/app/manifests/v1"},    // an action not granted
+		{"POST", "", "/v2/tokalpha/app/blobs/uploads/"},    // push not granted
+		{"GET", "tokalpha.cr.test", "/v2/app/blobs/" + ld}, // host-mode alias: another audience
+		{"GET", "tokbeta.cr.test", "/v2/app/blobs/" + ld},
+	} {
+		if code := try(c.method, c.host, c.path, pull); code != 401 {
+			t.Errorf("%s %s (host %q) with a tokalpha/app pull token: %d, want 401", c.method, c.path, c.host, code)
+		}
+	}
+	// A host-mode token from beta's token endpoint opens beta's host only.
+	beta := getToken("tokbeta.cr.test", "repository:app:pull")
+	if c := try("GET", "tokbeta.cr.test", "/v2/app/blobs/"+ld, beta); c != 200 {
+		t.Errorf("beta token on beta host: %d", c)
+	}
+	for _, c := range []struct{ host, path string }{
+		{"tokalpha.cr.test", "/v2/app/blobs/" + ld},
+		{"TOKALPHA.cr.test:1", "/v2/app/blobs/" + ld},
+		{"", "/v2/tokbeta/app/blobs/" + ld},
+		{"", "/v2/tokalpha/app/blobs/" + ld},
+	} {
+		if code := try("GET", c.host, c.path, beta); code != 401 {
+			t.Errorf("beta token on %q %s: %d, want 401", c.host, c.path, code)
+		}
+	}
+
+	// Delete alpha and create it again: nothing of the old one is visible.
+	rgPath := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/tok/providers/Microsoft.ContainerRegistry/registries/tokalpha?api-version=2025-11-01"
+	if code, b := srv.ARM(t, "DELETE", rgPath, nil); code != 200 {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	if code := try("GET", "", "/v2/tokalpha/app/blobs/"+ld, pull); code != 404 {
+		t.Fatalf("deleted registry still serves: %d", code)
+	}
+	srv.CreateRegistry(t, "tok", "TokAlpha", "Premium")
+	resp, _, err := p.do("HEAD", "/v2/tokalpha/app/blobs/"+ld, nil)
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("recreated registry shows old blob: %v %d", err, resp.StatusCode)
+	}
+	resp, _, err = p.do("GET", "/v2/tokalpha/app/tags/list", nil)
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("recreated registry shows old repository: %v %d", err, resp.StatusCode)
+	}
+}
+
+// The path-mode catalog pages with n/last and Link headers and lists only
+// <registry>/<repository> names.
+func TestCatalogPaging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server")
+	}
+	srv := testserver.Start(t, testserver.Options{})
+	srv.CreateRegistry(t, "cat", "catone", "Basic")
+	srv.CreateRegistry(t, "cat", "cattwo", "Basic")
+	p := newPusher(srv)
+	for _, name := range []string{"catone/a", "catone/b/c", "cattwo/a", "cattwo/z"} {
+		if err := p.pushChunked(name, []byte(name), 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	next := "/v2/_catalog?n=3"
+	for next != "" {
+		resp, b, err := p.do("GET", next, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %s", next, err, b)
+		}
+		var c struct{ Repositories []string }
+		json.Unmarshal(b, &c)
+		got = append(got, c.Repositories...)
+		next = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			next = strings.TrimPrefix(strings.Split(l, ">")[0], "<")
+		}
+	}
+	if strings.Join(got, ",") != "catone/a,catone/b/c,cattwo/a,cattwo/z" {
+		t.Fatalf("catalog pages: %v", got)
+	}
+}
