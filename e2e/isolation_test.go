@@ -180,6 +180,44 @@ func TestTokenScopeAndRecreate(t *testing.T) {
 			t.Errorf("%s %s (host %q) with a tokalpha/app pull token: %d, want 401", c.method, c.path, c.host, code)
 		}
 	}
+	// The OAuth2 form of the token endpoint (docker login, acr-api.md
+	// §10.1): grant_type=password, with a refresh token for access_type
+	// offline, then grant_type=refresh_token.
+	form := url.Values{"grant_type": {"password"}, "username": {srv.Boot.ClientID}, "password": {srv.Boot.ClientSecret},
+		"service": {srv.Addr}, "scope": {"repository:tokalpha/app:pull"}, "access_type": {"offline"}, "client_id": {"docker"}}
+	resp, err := srv.Client.PostForm(srv.URL+"/oauth2/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posted struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&posted)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || posted.RefreshToken == "" || try("GET", "", "/v2/tokalpha/app/blobs/"+ld, posted.AccessToken) != 200 {
+		t.Fatalf("password grant: %d %+v", resp.StatusCode, posted)
+	}
+	resp, err = srv.Client.PostForm(srv.URL+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {posted.RefreshToken},
+		"service": {srv.Addr}, "scope": {"repository:tokalpha/app:pull"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&posted)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || try("GET", "", "/v2/tokalpha/app/blobs/"+ld, posted.AccessToken) != 200 {
+		t.Fatalf("refresh grant: %d", resp.StatusCode)
+	}
+	// A refresh token is not an access token, and a wrong password gets
+	// no token at all.
+	if try("GET", "", "/v2/tokalpha/app/blobs/"+ld, posted.RefreshToken) != 401 {
+		t.Error("refresh token accepted as an access token")
+	}
+	form.Set("password", "wrong")
+	if resp, err := srv.Client.PostForm(srv.URL+"/oauth2/token", form); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %d", err, resp.StatusCode)
+	}
+
 	// A host-mode token from beta's token endpoint opens beta's host only.
 	beta := getToken("tokbeta.cr.test", "repository:app:pull")
 	if c := try("GET", "tokbeta.cr.test", "/v2/app/blobs/"+ld, beta); c != 200 {
@@ -205,7 +243,7 @@ func TestTokenScopeAndRecreate(t *testing.T) {
 		t.Fatalf("deleted registry still serves: %d", code)
 	}
 	srv.CreateRegistry(t, "tok", "TokAlpha", "Premium")
-	resp, _, err := p.do("HEAD", "/v2/tokalpha/app/blobs/"+ld, nil)
+	resp, _, err = p.do("HEAD", "/v2/tokalpha/app/blobs/"+ld, nil)
 	if err != nil || resp.StatusCode != 404 {
 		t.Fatalf("recreated registry shows old blob: %v %d", err, resp.StatusCode)
 	}
