@@ -31,7 +31,7 @@ func TestClients(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); ok {
 				stderr = string(ee.Stderr)
 			}
-			t.Fatalf("%s %s: %v\n%s%s\nserver log:\n%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr, tail(srv.Log.String(), 3000))
+			t.Fatalf("%s %s: %v\n%s%s\nserver log:\n%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr, tail(srv.Logs(), 3000))
 		}
 		return strings.TrimSpace(string(out))
 	}

@@ -66,7 +66,7 @@ func runConformance(t *testing.T, bin string, srv *testserver.Server, registry, 
 		if b, rerr := os.ReadFile(filepath.Join(results, "results.yaml")); rerr == nil {
 			text += "\n--- results.yaml (failures) ---\n" + failures(string(b))
 		}
-		t.Fatalf("conformance did not pass (err=%v):\n%s\n--- server log ---\n%s", err, tail(text, 20000), tail(srv.Log.String(), 4000))
+		t.Fatalf("conformance did not pass (err=%v):\n%s\n--- server log ---\n%s", err, tail(text, 20000), tail(srv.Logs(), 4000))
 	}
 	t.Logf("%s", strings.TrimSpace(summary(text)))
 }

@@ -116,12 +116,12 @@ func TestServeLifecycle(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(srv.Log.String(), secret) {
+	if strings.Contains(srv.Logs(), secret) {
 		t.Error("the secret appears in the server log")
 	}
 	srv.Stop()
 	if st := srv.Exited(); st == nil || st.ExitCode() != 0 {
-		t.Fatalf("after SIGTERM: %v\n%s", st, srv.Log.String())
+		t.Fatalf("after SIGTERM: %v\n%s", st, srv.Logs())
 	}
 	// A restart keeps identity, registries and content, and the TLS CA.
 	ca1, _ := os.ReadFile(filepath.Join(srv.DataDir, "tls", "ca.pem"))

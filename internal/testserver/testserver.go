@@ -121,7 +121,7 @@ type Server struct {
 	DataDir string
 	Boot    Bootstrap
 	Client  *http.Client
-	Log     *bytes.Buffer
+	log     *lockedWriter
 	cmd     *exec.Cmd
 	done    chan struct{}
 	t       testing.TB
@@ -135,7 +135,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	s := &Server{Addr: FreeAddr(t), DataDir: o.DataDir, Log: &bytes.Buffer{}, done: make(chan struct{}), t: t}
+	s := &Server{Addr: FreeAddr(t), DataDir: o.DataDir, log: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{}), t: t}
 	args := append([]string{"serve", "--addr", s.Addr, "--data", o.DataDir, "--log-level", "warn"}, o.Args...)
 	scheme := "http"
 	if o.TLS {
@@ -145,7 +145,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.URL = scheme + "://" + s.Addr
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), o.Env...)
-	s.cmd.Stdout, s.cmd.Stderr = &lockedWriter{w: s.Log}, &lockedWriter{w: s.Log}
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +171,11 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("bulkhead exited early: %s", s.Log.String())
+			t.Fatalf("bulkhead exited early: %s", s.Logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("bulkhead did not become healthy: %s", s.Log.String())
+			t.Fatalf("bulkhead did not become healthy: %s", s.Logs())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -265,9 +265,16 @@ func (s *Server) CreateRegistry(t testing.TB, rg, name, sku string) {
 	}
 }
 
+// Logs returns what the server printed so far.
+func (s *Server) Logs() string {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return s.log.w.String()
+}
+
 type lockedWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  *bytes.Buffer
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
