@@ -1,0 +1,112 @@
+package egress
+
+import (
+	"fmt"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+)
+
+// Source is what the gate needs to know about the registry content would
+// leave: a snapshot read inside the caller's transaction.
+type Source struct {
+	Name string
+	// Premium reports the Premium SKU (the only one with export policy and
+	// private endpoints).
+	Premium bool
+	// ExportsDisabled mirrors properties.policies.exportPolicy.status.
+	ExportsDisabled bool
+	// PublicAccessDisabled mirrors properties.publicNetworkAccess.
+	PublicAccessDisabled bool
+}
+
+// Refusal is a decision of the gate: an ARM-style code and a message that
+// tells the user what to do. It wraps errdef.ErrFailedPrecondition.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
+
+// Unwrap classifies a refusal as a failed precondition.
+func (r *Refusal) Unwrap() error { return errdef.ErrFailedPrecondition }
+
+func refuse(code, format string, args ...any) error {
+	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Check decides whether content may leave src through ch. It is a pure
+// function of its arguments: call it every time, inside the transaction
+// that acts on the answer.
+func Check(src Source, ch Channel) error {
+	switch ch {
+	case ChannelCrossRegistryMount:
+		return refuse("CrossRegistryMountNotSupported",
+			"Blobs cannot be mounted across registries; push the blob, or import the image with importImage.")
+	case ChannelPublicPull:
+		// Pulls are governed by network rules, not by the export policy:
+		// authorized pulls from inside the private network keep working.
+		return nil
+	case ChannelImportSource, ChannelExportPipelineCreate, ChannelExportPipelineRun:
+		if src.ExportsDisabled {
+			return refuse("ExportsDisabled", "%s is not allowed because the registry '%s' has exports disabled (properties.policies.exportPolicy.status=disabled). Enable exports on '%s' first if its artifacts may leave it.",
+				describe(ch), src.Name, src.Name)
+		}
+		return nil
+	}
+	return refuse("UnknownEgressChannel", "egress channel %q is not known to the gate", ch)
+}
+
+func describe(ch Channel) string {
+	switch ch {
+	case ChannelImportSource:
+		return "Importing artifacts from this registry into another registry"
+	case ChannelExportPipelineCreate:
+		return "Creating an export pipeline"
+	case ChannelExportPipelineRun:
+		return "Running an export pipeline"
+	}
+	return string(ch)
+}
+
+// PolicyState is the part of a registry's configuration that the export
+// rules constrain.
+type PolicyState struct {
+	Name                 string
+	SKU                  string // Basic, Standard, Premium
+	ExportsDisabled      bool
+	PublicAccessDisabled bool
+}
+
+// CheckChange decides whether a registry may move from before to after
+// (after is the complete resulting state of a PUT or PATCH, so "in the
+// same request or earlier" falls out). exportPipelines is the number of
+// export pipelines the registry has, read in the same transaction. A newly
+// created registry passes a zero before.
+func CheckChange(before, after PolicyState, exportPipelines int) error {
+	premium := after.SKU == "Premium"
+	if after.PublicAccessDisabled && !premium {
+		return refuse("DisablingPublicNetworkAccessNotSupported",
+			"Disabling public network access is not supported for the SKU %s. For more information, please visit https://aka.ms/acr/private-link.", after.SKU)
+	}
+	if !after.ExportsDisabled {
+		return nil
+	}
+	if !premium {
+		return refuse("ExportPolicyNotSupported",
+			"Disabling exports is supported only for the Premium SKU; the registry '%s' would be %s. Keep the Premium SKU, or set properties.policies.exportPolicy.status=enabled.", after.Name, after.SKU)
+	}
+	if !after.PublicAccessDisabled {
+		if before.ExportsDisabled {
+			return refuse("BadRequest",
+				"Enabling public network access is not supported because the registry '%s' has exports disabled.", after.Name)
+		}
+		return refuse("BadRequest",
+			"Exports can be disabled only when public network access is disabled: set properties.publicNetworkAccess=Disabled on the registry '%s' in the same request or earlier.", after.Name)
+	}
+	if !before.ExportsDisabled && exportPipelines > 0 {
+		return refuse("BadRequest",
+			"The exportPolicy status cannot be changed while the registry '%s' has %d export pipeline(s); delete them first.", after.Name, exportPipelines)
+	}
+	return nil
+}

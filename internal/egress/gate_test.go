@@ -1,0 +1,84 @@
+package egress
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+)
+
+// Every channel that can move content out is decided by Check, and with
+// exports disabled every export channel is refused.
+func TestEveryChannelPassesTheGate(t *testing.T) {
+	open := Source{Name: "reg1", Premium: true}
+	closed := Source{Name: "reg1", Premium: true, ExportsDisabled: true, PublicAccessDisabled: true}
+	for _, ch := range Channels() {
+		errOpen, errClosed := Check(open, ch), Check(closed, ch)
+		var r *Refusal
+		if errOpen != nil && !errors.As(errOpen, &r) || errClosed != nil && !errors.As(errClosed, &r) {
+			t.Fatalf("%s: the gate must answer with a Refusal: %v %v", ch, errOpen, errClosed)
+		}
+		switch ch {
+		case ChannelPublicPull:
+			if errOpen != nil || errClosed != nil {
+				t.Errorf("%s: pulls are a network decision, not an export decision", ch)
+			}
+		case ChannelCrossRegistryMount:
+			if errOpen == nil || errClosed == nil {
+				t.Errorf("%s must always be refused", ch)
+			}
+		default:
+			if errOpen != nil {
+				t.Errorf("%s refused with exports enabled: %v", ch, errOpen)
+			}
+			if !errors.Is(errClosed, errdef.ErrFailedPrecondition) || !strings.Contains(errClosed.Error(), "exports disabled") {
+				t.Errorf("%s allowed with exports disabled: %v", ch, errClosed)
+			}
+		}
+	}
+	if err := Check(open, Channel("smuggle")); err == nil {
+		t.Fatal("an unknown channel must be refused")
+	}
+}
+
+func TestCheckChange(t *testing.T) {
+	premium := func(exportsOff, publicOff bool) PolicyState {
+		return PolicyState{Name: "reg1", SKU: "Premium", ExportsDisabled: exportsOff, PublicAccessDisabled: publicOff}
+	}
+	cases := []struct {
+		name          string
+		before, after PolicyState
+		pipelines     int
+		code, msg     string // empty code: allowed
+	}{
+		{"disable both in one request", premium(false, false), premium(true, true), 0, "", ""},
+		{"disable exports after public access", premium(false, true), premium(true, true), 0, "", ""},
+		{"disable exports with public access on", premium(false, false), premium(true, false), 0, "BadRequest", "publicNetworkAccess=Disabled"},
+		{"enable public access while exports disabled", premium(true, true), premium(true, false), 0, "BadRequest", "Enabling public network access is not supported because the registry 'reg1' has exports disabled."},
+		{"re-enable exports", premium(true, true), premium(false, true), 0, "", ""},
+		{"re-enable both in one request", premium(true, true), premium(false, false), 0, "", ""},
+		{"disable exports with pipelines", premium(false, true), premium(true, true), 2, "BadRequest", "2 export pipeline(s)"},
+		{"exports disabled on Standard", premium(false, false), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: false}, 0, "ExportPolicyNotSupported", "Premium"},
+		{"downgrade an export-disabled registry", premium(true, true), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: true}, 0, "DisablingPublicNetworkAccessNotSupported", "SKU Standard"},
+		{"disable public access on Basic", PolicyState{SKU: "Basic"}, PolicyState{Name: "r", SKU: "Basic", PublicAccessDisabled: true}, 0, "DisablingPublicNetworkAccessNotSupported", "for the SKU Basic"},
+		{"unrelated change while disabled", premium(true, true), premium(true, true), 0, "", ""},
+		{"create disabled", PolicyState{}, premium(true, true), 0, "", ""},
+		{"create disabled with public access", PolicyState{}, premium(true, false), 0, "BadRequest", "publicNetworkAccess=Disabled"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckChange(c.before, c.after, c.pipelines)
+			if c.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var r *Refusal
+			if !errors.As(err, &r) || r.Code != c.code || !strings.Contains(r.Message, c.msg) || !errors.Is(err, errdef.ErrFailedPrecondition) {
+				t.Fatalf("got %v, want %s containing %q", err, c.code, c.msg)
+			}
+		})
+	}
+}
