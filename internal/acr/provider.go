@@ -74,6 +74,8 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("DELETE "+rg, p.deleteGroup)
 	mux.HandleFunc("GET "+reg, p.getRegistry)
 	mux.HandleFunc("PUT "+reg, p.putRegistry)
+	mux.HandleFunc("PATCH "+reg, p.patchRegistry)
+	p.pipelineRoutes(mux, reg)
 	mux.HandleFunc("DELETE "+reg, p.deleteRegistry)
 	mux.HandleFunc("GET "+rg+"/providers/Microsoft.ContainerRegistry/registries", p.listRegistries)
 	mux.HandleFunc("GET "+sub+"/providers/Microsoft.ContainerRegistry/registries", p.listRegistries)

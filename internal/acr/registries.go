@@ -65,13 +65,14 @@ func (p *Provider) render(r *http.Request, doc Registry) Registry {
 }
 
 func (p *Provider) getRegistry(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
+	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
+	if err != nil {
 		arm.WriteError(w, err)
 		return
 	}
 	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
 	var doc Registry
-	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
+	err = p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
 		if err := authorize(r, tx, registryID(sub, rg, name), RegistryType+"/read"); err != nil {
 			return err
 		}
@@ -82,12 +83,13 @@ func (p *Provider) getRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
-	arm.WriteJSON(w, http.StatusOK, p.render(r, doc))
+	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, doc), v))
 }
 
 // putRegistry creates or replaces a registry (Registries_Create).
 func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
+	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
+	if err != nil {
 		arm.WriteError(w, err)
 		return
 	}
@@ -130,7 +132,10 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.",
 					name, *old.Location, rg, *in.Location)
 			}
-			out = replaceRegistry(old, in, caller, now)
+			out = keepUnknown(old, replaceRegistry(old, in, caller, now), v)
+			if err := checkChange(tx, id, old, out); err != nil {
+				return err
+			}
 			row.Document, row.UpdatedAt = mustJSON(out), now
 			return tx.UpdateRegistry(row)
 		case arm.ToError(err).Status != http.StatusNotFound:
@@ -141,6 +146,9 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		}
 		status = http.StatusCreated
 		out = newRegistry(id, name, in, caller, now)
+		if err := checkChange(tx, id, Registry{}, out); err != nil {
+			return err
+		}
 		return tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(name), ResourceID: id,
 			SubscriptionID: sub, ResourceGroup: rg, Document: mustJSON(out), CreatedAt: now, UpdatedAt: now})
 	})
@@ -151,7 +159,7 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
-	arm.WriteJSON(w, status, p.render(r, out))
+	arm.WriteJSON(w, status, forVersion(p.render(r, out), v))
 }
 
 func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +175,15 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 		row, _, err := loadRegistry(tx, sub, rg, name)
 		if err != nil {
 			return err
+		}
+		children, err := tx.ListResources(row.ResourceID, "", meta.Page{})
+		if err != nil {
+			return err
+		}
+		for _, c := range children {
+			if err := tx.DeleteResource(c.ID); err != nil {
+				return err
+			}
 		}
 		return tx.DeleteRegistry(row.Key)
 	})
@@ -185,14 +202,15 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 const listPageSize = 100
 
 func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
+	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
+	if err != nil {
 		arm.WriteError(w, err)
 		return
 	}
 	sub, rg := r.PathValue("sub"), r.PathValue("rg")
-	out := []Registry{}
+	out := []any{}
 	var last string
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+	err = p.meta.View(r.Context(), func(tx meta.Tx) error {
 		rows, err := tx.ListRegistries(sub, rg, meta.Page{After: strings.ToLower(r.URL.Query().Get("$skipToken")), Limit: listPageSize + 1})
 		if err != nil {
 			return err
@@ -206,7 +224,7 @@ func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request) {
 			}
 			var doc Registry
 			if json.Unmarshal(row.Document, &doc) == nil {
-				out = append(out, p.render(r, doc))
+				out = append(out, forVersion(p.render(r, doc), v))
 			}
 		}
 		return nil

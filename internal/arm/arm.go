@@ -147,6 +147,8 @@ var canonicalSegments = map[string]string{
 	"microsoft.resources":         "Microsoft.Resources",
 	"registries":                  "registries",
 	"checknameavailability":       "checkNameAvailability",
+	"exportpipelines":             "exportPipelines",
+	"importpipelines":             "importPipelines",
 }
 
 // CanonicalPath fixes the casing of ARM's literal segments. A segment
@@ -165,4 +167,4 @@ func CanonicalPath(p string) string {
 }
 
 // collections are the segments followed by a resource name.
-var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true}
+var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true, "exportpipelines": true, "importpipelines": true}

@@ -96,7 +96,12 @@ func (s *Service) mount(r *http.Request, c *call, d digest.Digest, from string) 
 		return false, nil
 	}
 	fq, err := parsePath("/v2/"+from+"/tags/list", c.req.registry, c.hostMode)
-	if err != nil || fq.registry != c.req.registry {
+	if err != nil {
+		return false, nil
+	}
+	if fq.registry != c.req.registry {
+		// Content would leave fq.registry: the gate refuses it by
+		// construction, and the client gets a fresh upload.
 		return false, nil
 	}
 	if s.allowed(r, c, c.reg, fq.repo, fq.name(c.hostMode), "pull") != nil {
