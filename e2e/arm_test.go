@@ -168,7 +168,7 @@ func TestManagementPlane(t *testing.T) {
 		code, b = send(t, "GET", sub+"/resourcegroups/rg2/providers/microsoft.containerregistry//registries/otherreg1?api-version=2021-06-01-preview", "")
 		expect(t, code, b, 200, "")
 		code, b = send(t, "DELETE", reg("rg2", "otherreg1"), "")
-		expect(t, code, b, 200, "")
+		expect(t, code, b, 202, "")
 		code, b = send(t, "DELETE", reg("rg2", "otherreg1"), "")
 		expect(t, code, b, 204, "")
 		// Deleting a group deletes its registries.
@@ -176,6 +176,53 @@ func TestManagementPlane(t *testing.T) {
 		expect(t, code, b, 200, "")
 		if got := names(sub + "/providers/Microsoft.ContainerRegistry/registries?api-version=2025-11-01"); got != "" {
 			t.Fatalf("after group delete: %s", got)
+		}
+	})
+	t.Run("long-running operations", func(t *testing.T) {
+		call := func(method, url, body string) *http.Response {
+			req, _ := http.NewRequest(method, url, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := srv.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		send(t, "PUT", sub+"/resourceGroups/lro?api-version=2024-03-01", `{"location":"westus"}`)
+		resp := call("PUT", srv.URL+reg("lro", "lroreg01"), `{"location":"westus","sku":{"name":"Basic"}}`)
+		async := resp.Header.Get("Azure-AsyncOperation")
+		if resp.StatusCode != 201 || !strings.HasPrefix(async, srv.URL+"/subscriptions/") || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("create: %d, Azure-AsyncOperation %q", resp.StatusCode, async)
+		}
+		req, _ := http.NewRequest("GET", async, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		sresp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var op struct{ Status, Name string }
+		json.NewDecoder(sresp.Body).Decode(&op)
+		sresp.Body.Close()
+		if sresp.StatusCode != 200 || op.Status != "Succeeded" {
+			t.Fatalf("operation status: %d %+v", sresp.StatusCode, op)
+		}
+		resp = call("PATCH", srv.URL+reg("lro", "lroreg01"), `{"tags":{"a":"b"}}`)
+		if resp.StatusCode != 200 || resp.Header.Get("Azure-AsyncOperation") == "" {
+			t.Fatalf("patch: %d", resp.StatusCode)
+		}
+		resp = call("DELETE", srv.URL+reg("lro", "lroreg01"), "")
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != 202 || loc == "" {
+			t.Fatalf("delete: %d %q", resp.StatusCode, loc)
+		}
+		if resp := call("GET", loc, ""); resp.StatusCode != 204 {
+			t.Fatalf("delete result: %d", resp.StatusCode)
+		}
+		if resp := call("GET", strings.Replace(async, op.Name, "00000000-0000-0000-0000-000000000000", 1), ""); resp.StatusCode != 404 {
+			t.Fatalf("unknown operation: %d", resp.StatusCode)
 		}
 	})
 	t.Run("subscriptions", func(t *testing.T) {

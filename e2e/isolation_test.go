@@ -236,7 +236,7 @@ func TestTokenScopeAndRecreate(t *testing.T) {
 
 	// Delete alpha and create it again: nothing of the old one is visible.
 	rgPath := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/tok/providers/Microsoft.ContainerRegistry/registries/tokalpha?api-version=2025-11-01"
-	if code, b := srv.ARM(t, "DELETE", rgPath, nil); code != 200 {
+	if code, b := srv.ARM(t, "DELETE", rgPath, nil); code != 202 {
 		t.Fatalf("delete: %d %s", code, b)
 	}
 	if code := try("GET", "", "/v2/tokalpha/app/blobs/"+ld, pull); code != 404 {

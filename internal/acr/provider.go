@@ -43,6 +43,9 @@ func New(o Options) *Provider {
 	return p
 }
 
+// providerNamespace is this provider's ARM namespace.
+const providerNamespace = "Microsoft.ContainerRegistry"
+
 // Registry api-versions: what az, the Go SDK v3 and ARM templates send.
 var registryAPIVersions = []string{
 	"2017-10-01", "2019-05-01", "2019-12-01-preview", "2020-11-01-preview", "2021-06-01-preview", "2021-08-01-preview",
@@ -76,6 +79,7 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("PUT "+reg, p.putRegistry)
 	mux.HandleFunc("PATCH "+reg, p.patchRegistry)
 	p.pipelineRoutes(mux, reg)
+	arm.OperationRoutes(mux, p.meta, providerNamespace)
 	mux.HandleFunc("DELETE "+reg, p.deleteRegistry)
 	mux.HandleFunc("GET "+rg+"/providers/Microsoft.ContainerRegistry/registries", p.listRegistries)
 	mux.HandleFunc("GET "+sub+"/providers/Microsoft.ContainerRegistry/registries", p.listRegistries)

@@ -115,6 +115,8 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	var out Registry
+	var opPath string
+	start := p.now().UTC()
 	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
 		id := registryID(sub, rg, name)
 		if err := authorize(r, tx, id, RegistryType+"/write"); err != nil {
@@ -137,7 +139,11 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			row.Document, row.UpdatedAt = mustJSON(out), now
-			return tx.UpdateRegistry(row)
+			if err := tx.UpdateRegistry(row); err != nil {
+				return err
+			}
+			opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)
+			return err
 		case arm.ToError(err).Status != http.StatusNotFound:
 			return err
 		}
@@ -149,8 +155,12 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		if err := checkChange(tx, id, Registry{}, out); err != nil {
 			return err
 		}
-		return tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(name), ResourceID: id,
-			SubscriptionID: sub, ResourceGroup: rg, Document: mustJSON(out), CreatedAt: now, UpdatedAt: now})
+		if err := tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(name), ResourceID: id,
+			SubscriptionID: sub, ResourceGroup: rg, Document: mustJSON(out), CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)
+		return err
 	})
 	if errors.Is(err, errdef.ErrAlreadyExists) {
 		err = arm.Errorf(http.StatusConflict, "AlreadyInUse", "The registry %s is already in use.", name)
@@ -159,6 +169,7 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
+	arm.SetAsyncHeaders(w, r, opPath)
 	arm.WriteJSON(w, status, forVersion(p.render(r, out), v))
 }
 
@@ -168,11 +179,13 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
+	var opPath string
+	start := p.now().UTC()
 	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
 		if err := authorize(r, tx, registryID(sub, rg, name), RegistryType+"/delete"); err != nil {
 			return err
 		}
-		row, _, err := loadRegistry(tx, sub, rg, name)
+		row, doc, err := loadRegistry(tx, sub, rg, name)
 		if err != nil {
 			return err
 		}
@@ -185,7 +198,11 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		return tx.DeleteRegistry(row.Key)
+		if err := tx.DeleteRegistry(row.Key); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *doc.Location, start, p.now().UTC(), nil)
+		return err
 	})
 	if err != nil {
 		if arm.ToError(err).Status == http.StatusNotFound {
@@ -195,7 +212,8 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // listPageSize is the number of registries per page of a list.

@@ -43,6 +43,8 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out Registry
+	var opPath string
+	start := p.now().UTC()
 	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
 		id := registryID(sub, rg, name)
 		if err := authorize(r, tx, id, RegistryType+"/write"); err != nil {
@@ -75,12 +77,17 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		}
 		out = next
 		row.Document, row.UpdatedAt = mustJSON(out), now
-		return tx.UpdateRegistry(row)
+		if err := tx.UpdateRegistry(row); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)
+		return err
 	})
 	if err != nil {
 		arm.WriteError(w, err)
 		return
 	}
+	arm.SetAsyncHeaders(w, r, opPath)
 	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, out), v))
 }
 
