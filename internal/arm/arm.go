@@ -149,6 +149,10 @@ var canonicalSegments = map[string]string{
 	"checknameavailability":       "checkNameAvailability",
 	"exportpipelines":             "exportPipelines",
 	"importpipelines":             "importPipelines",
+	"listcredentials":             "listCredentials",
+	"regeneratecredential":        "regenerateCredential",
+	"listusages":                  "listUsages",
+	"resources":                   "resources",
 }
 
 // CanonicalPath fixes the casing of ARM's literal segments. A segment

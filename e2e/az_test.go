@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulkhead-registry/bulkhead/internal/testserver"
+)
+
+// TestAzureCLI drives a real `bulkhead serve --tls-self-signed` with the
+// real az CLI (Debian azure-cli, installed by .ci/run): cloud registration,
+// service-principal login, the seed's `az resource update` commands, and
+// the az acr management commands.
+func TestAzureCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real az CLI")
+	}
+	if _, err := exec.LookPath("az"); err != nil {
+		t.Skip("az not installed: apt-get install -y azure-cli (.ci/run does)")
+	}
+	srv := testserver.Start(t, testserver.Options{TLS: true})
+	cfg := t.TempDir()
+	// Stop az's first-run version probe (no internet here).
+	os.WriteFile(filepath.Join(cfg, "versionCheck.json"), []byte(`{"versions":{},"update_time":"2099-01-01 00:00:00.000000"}`), 0o600)
+	env := append(os.Environ(), "AZURE_CONFIG_DIR="+cfg, "REQUESTS_CA_BUNDLE="+filepath.Join(srv.DataDir, "tls", "ca.pem"),
+		"AZURE_CORE_COLLECT_TELEMETRY=false", "AZURE_CORE_NO_COLOR=true")
+	type result struct {
+		out, stderr string
+		code        int
+	}
+	az := func(args ...string) result {
+		t.Helper()
+		cmd := exec.Command("az", args...)
+		cmd.Env = env
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{so.String(), se.String(), code}
+	}
+	must := func(args ...string) map[string]any {
+		t.Helper()
+		r := az(append(args, "-o", "json")...)
+		if r.code != 0 {
+			t.Fatalf("az %s: exit %d\n%s\nserver log:\n%s", strings.Join(args, " "), r.code, r.stderr, tail(srv.Logs(), 3000))
+		}
+		var m map[string]any
+		json.Unmarshal([]byte(r.out), &m)
+		return m
+	}
+	h := srv.URL
+	if r := az("cloud", "register", "-n", "Bulkhead", "--endpoint-resource-manager", h+"/", "--endpoint-active-directory", h+"/adfs",
+		"--endpoint-active-directory-resource-id", h+"/", "--endpoint-active-directory-graph-resource-id", h+"/graph/",
+		"--endpoint-management", h+"/", "--suffix-acr-login-server-endpoint", ".cr.test"); r.code != 0 {
+		t.Fatalf("cloud register: %s", r.stderr)
+	}
+	az("cloud", "set", "-n", "Bulkhead")
+	if r := az("login", "--service-principal", "-u", srv.Boot.ClientID, "-p", srv.Boot.ClientSecret, "--tenant", srv.Boot.TenantID, "-o", "none"); r.code != 0 {
+		t.Fatalf("login: %s", r.stderr)
+	}
+	must("group", "create", "-n", "myResourceGroup", "-l", "westus")
+	created := must("acr", "create", "-n", "myregistry", "-g", "myResourceGroup", "--sku", "Premium")
+	if created["loginServer"] != srv.Addr+"/myregistry" || dig(created, "policies", "exportPolicy", "status") != "enabled" {
+		t.Fatalf("acr create: %v", created)
+	}
+
+	seed := []string{"resource", "update", "--resource-group", "myResourceGroup", "--name", "myregistry",
+		"--resource-type", "Microsoft.ContainerRegistry/registries", "--api-version", "2021-06-01-preview"}
+	got := must(append(seed, "--set", "properties.policies.exportPolicy.status=disabled", "--set", "properties.publicNetworkAccess=disabled")...)
+	if dig(got, "properties", "policies", "exportPolicy", "status") != "disabled" || dig(got, "properties", "publicNetworkAccess") != "Disabled" ||
+		got["name"] != "myregistry" || dig(got, "sku", "name") != "Premium" || dig(got, "properties", "loginServer") == nil {
+		t.Fatalf("seed update printed %v", got)
+	}
+	r := az(append(seed, "--set", "properties.publicNetworkAccess=enabled")...)
+	want := "(BadRequest) Enabling public network access is not supported because the registry 'myregistry' has exports disabled."
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("re-enabling public access: exit %d %s", r.code, r.stderr)
+	}
+	got = must(append(seed, "--set", "properties.policies.exportPolicy.status=enabled")...)
+	if dig(got, "properties", "policies", "exportPolicy", "status") != "enabled" || dig(got, "properties", "publicNetworkAccess") != "Disabled" {
+		t.Fatalf("re-enable exports printed %v", got)
+	}
+
+	if s := must("acr", "show", "-n", "myregistry"); s["name"] != "myregistry" {
+		t.Fatalf("acr show: %v", s)
+	}
+	if r := az("acr", "list", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"myregistry"`) {
+		t.Fatalf("acr list: %d %s", r.code, r.stderr)
+	}
+	if u := must("acr", "update", "-n", "myregistry", "--admin-enabled", "true"); u["adminUserEnabled"] != true {
+		t.Fatalf("acr update: %v", u)
+	}
+	cred := must("acr", "credential", "show", "-n", "myregistry")
+	if cred["username"] != "myregistry" || len(cred["passwords"].([]any)) != 2 {
+		t.Fatalf("credential show: %v", cred)
+	}
+	if c := must("acr", "check-name", "-n", "myregistry"); c["nameAvailable"] != false || c["reason"] != "AlreadyExists" {
+		t.Fatalf("check-name: %v", c)
+	}
+	if c := must("acr", "check-name", "-n", "freshname1"); c["nameAvailable"] != true {
+		t.Fatalf("check-name: %v", c)
+	}
+	if s := must("resource", "show", "-g", "myResourceGroup", "-n", "myregistry", "--resource-type", "Microsoft.ContainerRegistry/registries"); s["name"] != "myregistry" {
+		t.Fatalf("resource show: %v", s)
+	}
+	if r := az("resource", "list", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"myregistry"`) {
+		t.Fatalf("resource list: %d %s", r.code, r.stderr)
+	}
+	if r := az("acr", "delete", "-n", "myregistry", "--yes"); r.code != 0 {
+		t.Fatalf("acr delete: %s", r.stderr)
+	}
+	if r := az("acr", "show", "-n", "myregistry", "-g", "myResourceGroup"); r.code != 3 {
+		t.Fatalf("acr show after delete: exit %d", r.code)
+	}
+}
