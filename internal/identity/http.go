@@ -103,7 +103,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must contain client_id and client_secret.")
 		return
 	}
-	audience := strings.TrimSuffix(r.PostForm.Get("scope"), "/.default")
+	audience := resourceScope(r.PostForm.Get("scope"))
 	if audience == "" {
 		audience = r.PostForm.Get("resource")
 	}
@@ -183,4 +183,22 @@ func (s *Service) serveCloudMetadata(w http.ResponseWriter, r *http.Request) {
 		},
 		"name": "Bulkhead",
 	})
+}
+
+// resourceScope picks the one resource scope out of a v2 scope list and
+// strips its "/.default"; MSAL adds the OpenID scopes, which Entra ignores
+// for client credentials.
+func resourceScope(scope string) string {
+	var out []string
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case "openid", "offline_access", "profile", "email":
+			continue
+		}
+		out = append(out, strings.TrimSuffix(s, "/.default"))
+	}
+	if len(out) != 1 {
+		return strings.Join(out, " ")
+	}
+	return out[0]
 }
