@@ -115,6 +115,36 @@ func TestAzureCLI(t *testing.T) {
 	if r := az("resource", "list", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"myregistry"`) {
 		t.Fatalf("resource list: %d %s", r.code, r.stderr)
 	}
+	// The same changes through ARM template deployments.
+	tmpl := func(name string) string { abs, _ := filepath.Abs(filepath.Join("testdata", name)); return abs }
+	dep := must("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("registry.json"), "--parameters", "registryName=tmplreg01")
+	if dig(dep, "properties", "provisioningState") != "Succeeded" || dig(dep, "properties", "outputs", "exportPolicy", "value") != "disabled" ||
+		dig(dep, "properties", "outputs", "loginServer", "value") != srv.Addr+"/tmplreg01" {
+		t.Fatalf("deployment: %v", dep["properties"])
+	}
+	if s := must("acr", "show", "-n", "tmplreg01"); s["publicNetworkAccess"] != "Disabled" || dig(s, "policies", "exportPolicy", "status") != "disabled" {
+		t.Fatalf("deployed registry: %v", s)
+	}
+	r = az("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("pipeline.json"), "--parameters", "registryName=tmplreg01")
+	if r.code != 1 || !strings.Contains(r.stderr, "ExportsDisabled") || !strings.Contains(r.stderr, "exportPipelines/exportpipe1") {
+		t.Fatalf("export pipeline on an export-disabled registry via template: exit %d %s", r.code, r.stderr)
+	}
+	dep = must("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("registry.json"), "--parameters", "registryName=tmplreg01", "exports=enabled")
+	if dig(dep, "properties", "outputs", "exportPolicy", "value") != "enabled" {
+		t.Fatalf("re-enable via template: %v", dep["properties"])
+	}
+	must("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("pipeline.json"), "--parameters", "registryName=tmplreg01")
+	r = az("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("broken.json"))
+	if r.code != 1 || !strings.Contains(r.stderr, "InvalidTemplateDeployment") || !strings.Contains(r.stderr, "resources[0]") {
+		t.Fatalf("broken template: exit %d %s", r.code, r.stderr)
+	}
+	if r := az("deployment", "group", "list", "-g", "myResourceGroup", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"pipeline"`) {
+		t.Fatalf("deployment list: %d %s", r.code, r.stderr)
+	}
+	if d := must("deployment", "group", "show", "-g", "myResourceGroup", "-n", "registry"); dig(d, "properties", "provisioningState") != "Succeeded" {
+		t.Fatalf("deployment show: %v", d)
+	}
+
 	if r := az("acr", "delete", "-n", "myregistry", "--yes"); r.code != 0 {
 		t.Fatalf("acr delete: %s", r.stderr)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
+	"github.com/bulkhead-registry/bulkhead/internal/deployments"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
@@ -68,7 +69,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"credentials", filepath.Join(cfg.DataDir, "bootstrap.json"))
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL, Logger: log})
-	mgmt := acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(http.NewServeMux())
+	mux := http.NewServeMux()
+	mgmt := acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(mux)
+	// Templates apply each resource through the management plane itself.
+	deployments.New(deployments.Options{Meta: store, Apply: func() http.Handler { return mgmt }}).Routes(mux)
 	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, Identity: ids.Routes, Tokens: ids, IsData: oci.IsDataPlane})
 
 	go sweepUploads(ctx, data, cfg.UploadTTL)

@@ -91,7 +91,9 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("GET "+sub+"/providers/Microsoft.ContainerRegistry/registries", p.listRegistries)
 	mux.HandleFunc("POST "+sub+"/providers/Microsoft.ContainerRegistry/checkNameAvailability", p.checkName)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = arm.CanonicalPath(r.URL.Path)
+		// ARM ignores a trailing slash (az sends one when listing
+		// deployments).
+		r.URL.Path = arm.CanonicalPath(strings.TrimSuffix(r.URL.Path, "/"))
 		r.URL.RawPath = ""
 		arm.SetRequestIDs(w, r)
 		if _, pattern := mux.Handler(r); pattern == "" {

@@ -153,6 +153,9 @@ var canonicalSegments = map[string]string{
 	"regeneratecredential":        "regenerateCredential",
 	"listusages":                  "listUsages",
 	"resources":                   "resources",
+	"deployments":                 "deployments",
+	"validate":                    "validate",
+	"operations":                  "operations",
 }
 
 // CanonicalPath fixes the casing of ARM's literal segments. A segment
@@ -171,4 +174,4 @@ func CanonicalPath(p string) string {
 }
 
 // collections are the segments followed by a resource name.
-var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true, "exportpipelines": true, "importpipelines": true}
+var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true, "exportpipelines": true, "importpipelines": true, "deployments": true}

@@ -20,27 +20,29 @@ const module = "github.com/bulkhead-registry/bulkhead"
 // internal packages of a lower rank, its own family (meta → meta/sqlite is
 // not allowed, meta/sqlite → meta is), and the listed same-rank edges.
 var rank = map[string]int{
-	"errdef":   0,
-	"meta":     1,
-	"content":  1,
-	"config":   1,
-	"egress":   2,
-	"network":  2,
-	"authz":    2,
-	"transfer": 2,
-	"audit":    2,
-	"identity": 3,
-	"arm":      3,
-	"acr":      3,
-	"oci":      3,
-	"server":   4,
+	"errdef":      0,
+	"meta":        1,
+	"content":     1,
+	"config":      1,
+	"egress":      2,
+	"network":     2,
+	"authz":       2,
+	"transfer":    2,
+	"audit":       2,
+	"identity":    3,
+	"arm":         3,
+	"acr":         3,
+	"oci":         3,
+	"deployments": 3,
+	"server":      4,
 }
 
 // sameRank lists deliberate edges between packages of one rank: acr uses
 // arm's mechanics, and the data plane verifies tokens with identity.
 var sameRank = map[[2]string]bool{
-	{"acr", "arm"}:      true,
-	{"oci", "identity"}: true,
+	{"acr", "arm"}:         true,
+	{"oci", "identity"}:    true,
+	{"deployments", "arm"}: true,
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.
