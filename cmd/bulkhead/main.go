@@ -1,5 +1,6 @@
-// Command bulkhead is the Bulkhead server (`bulkhead serve`) and, later,
-// its az-style client commands. This file only wires packages together.
+// Command bulkhead is the Bulkhead server (`bulkhead serve`) and its
+// az-style client commands (login, resource, acr, deployment). This file
+// only wires packages together.
 package main
 
 import (
@@ -11,15 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/bulkhead-registry/bulkhead/internal/client"
+	"github.com/spf13/cobra"
 )
-
-const usage = `Bulkhead: a self-hosted container registry service that speaks Azure Container Registry.
-
-Usage:
-  bulkhead serve [flags]     run the server (bulkhead serve -h lists the flags)
-  bulkhead version           print the version
-`
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -31,39 +29,63 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "serve":
-		err := serve(ctx, args[1:], stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, new(usageError)):
-			fmt.Fprintf(stderr, "bulkhead serve: %v\n", err)
-			return 2
-		default:
-			fmt.Fprintf(stderr, "bulkhead serve: %v\n", err)
-			return 1
-		}
-	case "version", "--version":
-		fmt.Fprintln(stdout, "bulkhead", version)
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "bulkhead: unknown command %q\n\n%s", args[0], usage)
-	return 2
-}
-
 // usageError marks a configuration problem (exit code 2).
 type usageError struct{ error }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "bulkhead",
+		Short:         "Bulkhead: a self-hosted container registry service that speaks Azure Container Registry",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(&cobra.Command{
+		Use:                "serve",
+		Short:              "Run the server (bulkhead serve -h lists the flags)",
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			return serve(ctx, args, stderr)
+		},
+	}, &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "bulkhead", version) },
+	})
+	root.AddCommand(client.Commands(stdout)...)
+	err := root.Execute()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "bulkhead serve: %v\n", err)
+		return 2
+	case len(args) > 0 && args[0] == "serve":
+		fmt.Fprintf(stderr, "bulkhead serve: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "ERROR: %v\n", err)
+	if client.NotFound(err) {
+		return 3
+	}
+	if isUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+// isUsage reports cobra's argument and flag errors.
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
 
 func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
