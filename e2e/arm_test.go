@@ -130,6 +130,8 @@ func TestManagementPlane(t *testing.T) {
 			{"location change", "PUT", reg("rg1", "myregistry1"), `{"location":"eastus","sku":{"name":"Basic"}}`, 400, "InvalidResourceLocation"},
 			{"unknown resource type", "GET", sub + "/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/gadgets/x?api-version=2025-11-01", "", 404, "InvalidResourceType"},
 			{"registry not found", "GET", reg("rg1", "nosuchreg1"), "", 404, "ResourceNotFound"},
+			{"read-only property changed", "PUT", reg("rg1", "myregistry1"), `{"location":"westus","sku":{"name":"Basic"},"properties":{"loginServer":"evil.example.com"}}`, 400, "ReadOnlyPropertyCannotBeChanged"},
+			{"wrong property type", "PUT", reg("rg1", "somereg2"), `{"location":"westus","sku":{"name":"Basic"},"properties":{"adminUserEnabled":"yes"}}`, 400, "InvalidRequestContent"},
 			{"registry in another group", "GET", reg("rg2", "myregistry1"), "", 404, "ResourceNotFound"},
 		}
 		for _, c := range cases {
@@ -223,6 +225,20 @@ func TestManagementPlane(t *testing.T) {
 		}
 		if resp := call("GET", strings.Replace(async, op.Name, "00000000-0000-0000-0000-000000000000", 1), ""); resp.StatusCode != 404 {
 			t.Fatalf("unknown operation: %d", resp.StatusCode)
+		}
+	})
+	t.Run("tenants and operations", func(t *testing.T) {
+		code, b := send(t, "GET", "/tenants?api-version=2020-01-01", "")
+		if code != 200 || !bytes.Contains(b, []byte(srv.Boot.TenantID)) {
+			t.Fatalf("tenants: %d %s", code, b)
+		}
+		code, b = send(t, "GET", "/providers/Microsoft.ContainerRegistry/operations?api-version=2025-11-01", "")
+		if code != 200 || !bytes.Contains(b, []byte("Microsoft.ContainerRegistry/registries/write")) {
+			t.Fatalf("operations: %d %s", code, b)
+		}
+		code, b = send(t, "GET", sub+"?api-version=2022-12-01", "")
+		if code != 200 || !bytes.Contains(b, []byte(`"subscriptionId"`)) {
+			t.Fatalf("subscription: %d %s", code, b)
 		}
 	})
 	t.Run("subscriptions", func(t *testing.T) {

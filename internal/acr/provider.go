@@ -69,6 +69,8 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	const rg = sub + "/resourceGroups/{rg}"
 	const reg = rg + "/providers/Microsoft.ContainerRegistry/registries/{name}"
 	mux.HandleFunc("GET /subscriptions", p.listSubscriptions)
+	mux.HandleFunc("GET /tenants", p.listTenants)
+	mux.HandleFunc("GET /providers/Microsoft.ContainerRegistry/operations", p.listOperations)
 	mux.HandleFunc("GET "+sub, p.getSubscription)
 	mux.HandleFunc("GET "+sub+"/resourceGroups", p.listGroups)
 	mux.HandleFunc("GET "+rg, p.getGroup)

@@ -108,6 +108,13 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, err)
 		return
 	}
+	// Read-only properties echoed back by GET-edit-PUT clients (az
+	// resource update) are ignored; changing one is refused.
+	if ls := in.Properties; ls != nil && ls.LoginServer != nil && !strings.EqualFold(*ls.LoginServer, p.loginServer(r, name)) {
+		arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "ReadOnlyPropertyCannotBeChanged",
+			"The property 'properties.loginServer' is read-only and cannot be changed (it is %s).", p.loginServer(r, name)))
+		return
+	}
 	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
 		arm.WriteError(w, err)
