@@ -31,12 +31,13 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	duration    time.Duration // how long each timed load runs
-	out         string        // optional markdown output file
-	skipPeer    bool          // benchmark Bulkhead alone
-	peerBin     string        // docker-registry executable
-	bulkheadBin string        // prebuilt Bulkhead binary; built from ./cmd/bulkhead when empty
-	wrkBin      string        // wrk executable; the Go client is used when it is missing
+	duration      time.Duration // how long each timed load runs
+	out           string        // optional markdown output file
+	skipPeer      bool          // benchmark Bulkhead alone
+	peerBin       string        // docker-registry executable
+	bulkheadBin   string        // prebuilt Bulkhead binary; built from ./cmd/bulkhead when empty
+	wrkBin        string        // wrk executable; the Go client is used when it is missing
+	armRegistries int           // when > 0, run only the ARM GET/LIST benchmark with this many registries
 }
 
 func main() {
@@ -53,6 +54,7 @@ func run() int {
 	flag.StringVar(&o.peerBin, "peer-bin", "docker-registry", "docker-registry (distribution 2.8.2) executable")
 	flag.StringVar(&o.bulkheadBin, "bulkhead-bin", "", "use this Bulkhead binary instead of building ./cmd/bulkhead")
 	flag.StringVar(&o.wrkBin, "wrk", "wrk", "wrk executable (falls back to a Go client when missing)")
+	flag.IntVar(&o.armRegistries, "arm", 0, "instead of the data-plane loads, benchmark ARM GET and LIST with this many registries (e.g. 10000)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.duration < time.Second {
 		fmt.Fprintln(os.Stderr, "usage: go run ./bench [-duration 5s] [-out file.md] [-skip-peer]; -duration must be at least 1s")
@@ -104,6 +106,9 @@ func bench(ctx context.Context, o options) error {
 	}
 	if err != nil {
 		return fmt.Errorf("bulkhead: %w", err)
+	}
+	if o.armRegistries > 0 {
+		return benchARM(ctx, bh, o)
 	}
 	var peer *target
 	if !o.skipPeer {

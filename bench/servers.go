@@ -32,6 +32,8 @@ type target struct {
 	base   *url.URL     // http://127.0.0.1:<port>
 	repo   string       // repository name as it appears in /v2/<repo>/…
 	auth   string       // Authorization header for data-plane requests; "" for none
+	arm    http.Header  // management-plane headers (Bulkhead only)
+	sub    string       // bootstrap subscription (Bulkhead only)
 	client *http.Client // keep-alive client sized for the loads' concurrency
 	cmd    *exec.Cmd
 	log    string        // the server's stdout+stderr
@@ -260,6 +262,7 @@ func startBulkhead(ctx context.Context, root, bin string) (*target, error) {
 		return t, fmt.Errorf("management token: %w", err)
 	}
 	arm := http.Header{"Authorization": {"Bearer " + tok.AccessToken}, "Content-Type": {"application/json"}}
+	t.arm, t.sub = arm, b.SubscriptionID
 	rg := "/subscriptions/" + b.SubscriptionID + "/resourceGroups/bench"
 	if err := t.call(ctx, http.MethodPut, rg+"?api-version=2024-03-01", arm, []byte(`{"location":"westus"}`), nil); err != nil {
 		return t, fmt.Errorf("create resource group: %w", err)

@@ -1,10 +1,20 @@
-// Package sqlite is the default metadata store: SQLite through
-// modernc.org/sqlite (pure Go, no cgo) in WAL mode.
+// Package sqlite is Bulkhead's default metadata store: one SQLite database
+// file through modernc.org/sqlite (pure Go, no cgo) in WAL mode.
 //
-// Writes go through one connection with BEGIN IMMEDIATE, so Update
-// transactions serialize instead of failing with SQLITE_BUSY when a reader
-// upgrades; View transactions use a separate read-only pool and run
-// concurrently with the writer (WAL).
+// Concurrency: SQLite has one writer. Update transactions run on a pool of
+// exactly one connection and start with BEGIN IMMEDIATE, so they take the
+// write lock up front and queue behind each other (in this process on the
+// pool, across processes on busy_timeout) instead of starting as readers
+// and failing with SQLITE_BUSY when two of them try to upgrade. That makes
+// Update transactions serializable. View transactions run on a separate
+// pool of query_only connections; under WAL they read a consistent snapshot
+// and neither block nor are blocked by the writer.
+//
+// Durability: synchronous=NORMAL. In WAL mode a committed transaction
+// survives a crash of the process (it is in the WAL file, which the OS
+// keeps); only an OS crash or power loss can drop the last commits, and it
+// never corrupts the database. Blob bytes are fsynced by the content store,
+// so a lost metadata commit leaves at worst unreferenced bytes for GC.
 package sqlite
 
 import (
@@ -17,136 +27,258 @@ import (
 	"strings"
 	"time"
 
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Store is a meta.Store on one SQLite database file.
+const (
+	// busyTimeoutMS bounds how long a transaction waits for a lock held by
+	// another process before failing with errdef.ErrUnavailable.
+	busyTimeoutMS = "10000"
+	// readConns is the size of the View pool.
+	readConns = 8
+)
+
+// Store is a meta.Store on one SQLite database file. It is safe for
+// concurrent use.
 type Store struct {
-	w *sql.DB // one connection, BEGIN IMMEDIATE
-	r *sql.DB // read-only pool
+	w *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
+	r *sql.DB // query_only pool for View
 }
 
 var _ meta.Store = (*Store)(nil)
 
-// Open opens (creating when needed) the database at path and applies
-// pending migrations.
+// Open opens the database at path, creating the file (mode 0600, because it
+// holds secret verifiers) when it does not exist, and applies pending
+// migrations. It fails when the file was written by a newer Bulkhead
+// (errdef.ErrFailedPrecondition). path must name a file: ":memory:" does not
+// work, because readers and the writer use separate connections.
 func Open(ctx context.Context, path string) (*Store, error) {
-	// synchronous=NORMAL: in WAL mode a process crash cannot lose a
-	// committed transaction; only an OS crash or power loss can lose the
-	// last ones, never corrupt the file.
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"}
-	dsn := func(extra ...string) string {
-		q := url.Values{}
-		for _, p := range append(pragmas, extra...) {
-			q.Add("_pragma", p)
-		}
-		return "file:" + path + "?" + q.Encode()
-	}
-	// Create the file 0600 first: it holds secret hashes. SQLite gives its
-	// -wal and -shm files the database file's mode.
-	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
-	} else {
-		f.Close()
-	}
-	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	f.Close()
+
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	if err := migrate(ctx, w, migrations()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+
+	r, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		w.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
 	return &Store{w: w, r: r}, nil
 }
 
-// Close closes both pools.
+// dsn builds the modernc DSN for path. The writer sets WAL (persistent in
+// the file) and takes the write lock at BEGIN; readers are query_only, so a
+// write inside View fails instead of silently succeeding.
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+busyTimeoutMS+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	// SQLite parses "file:" names as URIs: escape what would end the path.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + p + "?" + q.Encode()
+}
+
+// Close closes both connection pools. Transactions still running fail.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// View runs fn in a read-only transaction.
-func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
-	return s.run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+// View runs fn in a read-only snapshot transaction on the reader pool. It
+// runs concurrently with other Views and with an Update; writes inside fn
+// fail.
+func (s *Store) View(ctx context.Context, fn func(tx meta.Tx) error) error {
+	return run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
-// Update runs fn in a read-write transaction.
-func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
-	return s.run(ctx, s.w, nil, fn)
+// Update runs fn in a write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits when fn returns nil. Updates serialize, so
+// fn is never retried. fn must not call Update itself: it would wait for
+// the connection it holds.
+func (s *Store) Update(ctx context.Context, fn func(tx meta.Tx) error) error {
+	return run(ctx, s.w, nil, fn)
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(meta.Tx) error) error {
+// run begins a transaction bound to ctx (database/sql rolls it back when
+// ctx ends), calls fn and commits. The deferred Rollback also runs when fn
+// panics, so a panic cannot keep the single writer connection forever.
+func run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx meta.Tx) error) error {
 	stx, err := db.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", classify(err))
+		return fmt.Errorf("sqlite begin: %w", classify(err))
 	}
+	defer stx.Rollback() // a no-op (sql.ErrTxDone) after Commit
 	if err := fn(&tx{tx: stx}); err != nil {
-		stx.Rollback()
 		return err
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(err))
+		return fmt.Errorf("sqlite commit: %w", classify(err))
 	}
 	return nil
 }
 
-// tx implements meta.Tx on a *sql.Tx.
+// tx implements meta.Tx on one *sql.Tx; its methods are spread over
+// registries.go, resources.go, oci.go and identities.go.
 type tx struct{ tx *sql.Tx }
+
+var _ meta.Tx = (*tx)(nil)
 
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 	res, err := t.tx.Exec(q, args...)
 	return res, classify(err)
 }
 
-// execAffect runs a statement that must change a row; "no row changed"
-// becomes ErrNotFound.
+// execAffect runs a statement that must change a row; changing none is
+// ErrNotFound for what.
 func (t *tx) execAffect(what, q string, args ...any) error {
 	res, err := t.exec(q, args...)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
 		return fmt.Errorf("%s: %w", what, errdef.ErrNotFound)
 	}
 	return nil
 }
 
-// classify maps driver errors onto errdef classes.
+// strings runs a query returning one text column.
+func (t *tx) strings(q string, args ...any) ([]string, error) {
+	rows, err := t.tx.Query(q, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, s)
+	}
+	return out, classify(rows.Err())
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, classify(rows.Err())
+}
+
+// classify maps driver errors onto errdef classes: no row is ErrNotFound, a
+// UNIQUE or PRIMARY KEY collision is ErrAlreadyExists, and a lock still
+// held by another process after busy_timeout is ErrUnavailable.
 func classify(err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%w", errdef.ErrNotFound)
-	case strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "PRIMARY KEY"):
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errdef.ErrNotFound
+	}
+	var se *msqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return fmt.Errorf("%v: %w", err, errdef.ErrAlreadyExists)
-	case strings.Contains(err.Error(), "database is locked"), strings.Contains(err.Error(), "SQLITE_BUSY"):
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return fmt.Errorf("%v: %w", err, errdef.ErrUnavailable)
 	}
 	return err
 }
 
-// Times are stored as UTC unix nanoseconds.
-func ts(t time.Time) int64 { return t.UTC().UnixNano() }
+// zeroNanos stores the zero time.Time. It is what time.Time{}.UnixNano()
+// wraps to, so rows written before zero times were special-cased read back
+// as zero too. (It also names one real instant in 1754, to the nanosecond,
+// which Bulkhead never writes.)
+const zeroNanos int64 = -6795364578871345152
 
-func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func limit(p meta.Page) int {
-	if p.Limit <= 0 {
-		return -1
+// nanos encodes t as UTC Unix nanoseconds, which round-trip exactly and sort
+// numerically. Times outside 1677..2262 (other than the zero time) are
+// ErrInvalidArgument rather than silently wrapped.
+func nanos(t time.Time) (int64, error) {
+	if t.IsZero() {
+		return zeroNanos, nil
 	}
-	return p.Limit
+	n := t.UnixNano()
+	if !time.Unix(0, n).Equal(t) { // UnixNano wrapped around
+		return 0, fmt.Errorf("time %s outside the storable range: %w", t, errdef.ErrInvalidArgument)
+	}
+	return n, nil
 }
 
-func isNotFound(err error) bool { return errors.Is(err, errdef.ErrNotFound) }
+// fromNanos decodes nanos; the result is always in UTC.
+func fromNanos(n int64) time.Time {
+	if n == zeroNanos {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// limit turns Page.Limit into SQL's LIMIT, where -1 means none.
+func limit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// nonNil keeps NOT NULL BLOB columns happy: a nil slice binds as NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -4,13 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 )
 
-// migrations are applied in order; each runs once, in its own transaction,
-// recorded in schema_migrations. Never edit a released migration: append.
-var migrations = []string{
-	// 1: the foundation schema.
-	`CREATE TABLE registries (
+// migrations lists the schema changes in order; migration i (from 0) is
+// schema version i+1. Each is applied once, recorded in schema_migrations.
+// Never edit a migration that has shipped: append a new one.
+func migrations() []string {
+	return []string{migration1, migration2, migration3}
+}
+
+// migration1 is the foundation schema. Times are INTEGER UTC Unix
+// nanoseconds (see nanos). Data-plane tables are keyed by registry_key
+// first, so DeleteRegistry's cascade and every per-registry query are
+// primary-key prefix scans, and rows of two registries never share a key.
+const migration1 = `CREATE TABLE registries (
 		key TEXT PRIMARY KEY,
 		name TEXT NOT NULL UNIQUE,
 		resource_id TEXT NOT NULL,
@@ -94,38 +104,53 @@ var migrations = []string{
 		display_name TEXT NOT NULL,
 		secrets TEXT NOT NULL,
 		created_at INTEGER NOT NULL
-	);`,
-}
+	);`
 
-// migrate applies pending migrations and refuses a database written by a
-// newer Bulkhead.
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+// migration2 indexes uploads by registry, for the DeleteRegistry and
+// DeleteRepository cascades.
+const migration2 = `CREATE INDEX uploads_registry ON uploads (registry_key, repository);`
+
+// migration3 serves typed scans of resources (role assignments, pipelines):
+// they must not walk every resource under a scope, whose count grows with
+// registries and operation records.
+const migration3 = `CREATE INDEX resources_type ON resources (type COLLATE NOCASE, id_lower);`
+
+// migrate brings db to the newest schema in migs, in one BEGIN IMMEDIATE
+// transaction, so two processes opening the same file cannot both apply a
+// migration and a failed migration leaves the previous version intact. A
+// database already past len(migs) was written by a newer Bulkhead; it is
+// refused rather than used with a schema this code does not know.
+func migrate(ctx context.Context, db *sql.DB, migs []string) error {
+	stx, err := db.BeginTx(ctx, nil) // db's DSN makes this BEGIN IMMEDIATE
+	if err != nil {
+		return fmt.Errorf("migrations: %w", classify(err))
+	}
+	defer stx.Rollback()
+	if _, err := stx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
 	var have int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-		return err
+	if err := stx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("schema version: %w", err)
 	}
-	if have > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this bulkhead knows (%d); upgrade bulkhead", have, len(migrations))
+	if have > len(migs) {
+		return fmt.Errorf("database schema version %d is newer than this Bulkhead knows (%d); run a newer Bulkhead or restore a backup: %w",
+			have, len(migs), errdef.ErrFailedPrecondition)
 	}
-	for v := have + 1; v <= len(migrations); v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(migrations[v-1]); err != nil {
-			tx.Rollback()
+	for v := have + 1; v <= len(migs); v++ {
+		if _, err := stx.ExecContext(ctx, migs[v-1]); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
-		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))`, v); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+		if _, err := stx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			v, time.Now().UnixNano()); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("migrations: %w", classify(err))
 	}
 	return nil
 }
