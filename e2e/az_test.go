@@ -64,7 +64,7 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("cloud register: %s", r.stderr)
 	}
 	az("cloud", "set", "-n", "Bulkhead")
-	if r := az("login", "--service-principal", "-u", srv.Boot.ClientID, "-p", srv.Boot.ClientSecret, "--tenant", srv.Boot.TenantID, "-o", "none"); r.code != 0 {
+	if r := az("login", "--service-principal", "-u", srv.Boot.ClientID, "--password="+srv.Boot.ClientSecret, "--tenant", srv.Boot.TenantID, "-o", "none"); r.code != 0 {
 		t.Fatalf("login: %s", r.stderr)
 	}
 	must("group", "create", "-n", "myResourceGroup", "-l", "westus")

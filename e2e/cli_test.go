@@ -144,7 +144,7 @@ func TestBulkheadCLI(t *testing.T) {
 	azRun("cloud", "register", "-n", "Bulkhead", "--endpoint-resource-manager", h+"/", "--endpoint-active-directory", h+"/adfs",
 		"--endpoint-active-directory-resource-id", h+"/", "--endpoint-active-directory-graph-resource-id", h+"/graph/", "--endpoint-management", h+"/")
 	azRun("cloud", "set", "-n", "Bulkhead")
-	azRun("login", "--service-principal", "-u", srv.Boot.ClientID, "-p", srv.Boot.ClientSecret, "--tenant", srv.Boot.TenantID, "-o", "none")
+	azRun("login", "--service-principal", "-u", srv.Boot.ClientID, "--password="+srv.Boot.ClientSecret, "--tenant", srv.Boot.TenantID, "-o", "none")
 	theirs := azRun(append([]string{"resource", "update", "--resource-group", "myResourceGroup", "--name", "myregistry",
 		"--resource-type", "Microsoft.ContainerRegistry/registries", "--api-version", "2021-06-01-preview"}, "--set", "properties.adminUserEnabled=false", "-o", "json")...)
 	norm := func(s string) string {

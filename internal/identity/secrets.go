@@ -31,11 +31,16 @@ const (
 	verifiedMax = 10000
 )
 
-// NewSecret returns a random 40-character URL-safe secret.
+// NewSecret returns a random 40-character URL-safe secret. It never starts
+// with '-', which command-line parsers (az login -p) take for a flag.
 func NewSecret() string {
 	b := make([]byte, 30)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		rand.Read(b)
+		if s := base64.RawURLEncoding.EncodeToString(b); s[0] != '-' && s[0] != '_' {
+			return s
+		}
+	}
 }
 
 // HashSecret returns the stored verifier for a secret.
