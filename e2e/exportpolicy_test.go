@@ -109,6 +109,12 @@ func TestExportPolicyRules(t *testing.T) {
 			{"PATCH", `{"properties":{"policies":{"exportPolicy":{"status":"disabled"}},"publicNetworkAccess":"Disabled"}}`, 200, "", ""},
 			{"PATCH", `{"sku":{"name":"Standard"}}`, 400, "DisablingPublicNetworkAccessNotSupported", "SKU Standard"},
 		}},
+		{"SKU changes", "Premium", []step{
+			{"PATCH", `{"sku":{"name":"Standard"}}`, 200, "", ""},
+			{"PATCH", `{"sku":{"name":"Premium"},"properties":{"networkRuleSet":{"defaultAction":"Deny","ipRules":[{"action":"Allow","value":"10.0.0.1"}]}}}`, 200, "", ""},
+			{"PATCH", `{"sku":{"name":"basic"}}`, 400, "SkuDowngradeNotSupported", "network rules"},
+			{"PUT", `{"location":"westus","sku":{"name":"Premium"},"properties":{"zoneRedundancy":"Enabled"}}`, 400, "ZoneRedundancyCannotBeChanged", "Disabled"},
+		}},
 		{"PUT: disable both in one request", "Premium", []step{
 			{"PUT", `{"location":"westus","sku":{"name":"Premium"},"properties":{"policies":{"exportPolicy":{"status":"disabled"}},"publicNetworkAccess":"Disabled"}}`, 200, "", ""},
 			{"PUT", `{"location":"westus","sku":{"name":"Premium"},"properties":{"policies":{"exportPolicy":{"status":"disabled"}},"publicNetworkAccess":"Enabled"}}`, 400, "BadRequest", "Enabling public network access is not supported"},

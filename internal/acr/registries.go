@@ -142,6 +142,9 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 					name, *old.Location, rg, *in.Location)
 			}
 			out = keepUnknown(old, replaceRegistry(old, in, caller, now), v)
+			if err := checkSKUChange(old, out); err != nil {
+				return err
+			}
 			if err := checkChange(tx, id, old, out); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package acr
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
@@ -59,4 +60,47 @@ func asARM(err error) error {
 		return arm.Errorf(http.StatusBadRequest, r.Code, "%s", r.Message)
 	}
 	return err
+}
+
+// checkSKUChange applies ACR's SKU and create-only rules to a PUT or PATCH
+// of an existing registry: zone redundancy is fixed at creation, and a
+// Premium registry cannot move to a lower SKU while it uses Premium-only
+// features (the export and public-access rules are the egress gate's).
+func checkSKUChange(before, after Registry) error {
+	bp, ap := before.Properties, after.Properties
+	if bp != nil && ap != nil && bp.ZoneRedundancy != nil && ap.ZoneRedundancy != nil && *bp.ZoneRedundancy != *ap.ZoneRedundancy {
+		return arm.Errorf(http.StatusBadRequest, "ZoneRedundancyCannotBeChanged",
+			"zoneRedundancy is set when the registry is created and cannot be changed (it is %s).", *bp.ZoneRedundancy)
+	}
+	if before.SKU == nil || *before.SKU.Name != SKUNamePremium || *after.SKU.Name == SKUNamePremium || ap == nil {
+		return nil
+	}
+	var uses []string
+	if ap.NetworkRuleSet != nil && (len(ap.NetworkRuleSet.IPRules) > 0 || len(ap.NetworkRuleSet.VirtualNetworkRules) > 0 ||
+		ap.NetworkRuleSet.DefaultAction != nil && *ap.NetworkRuleSet.DefaultAction == DefaultActionDeny) {
+		uses = append(uses, "network rules (networkRuleSet)")
+	}
+	if ap.DataEndpointEnabled != nil && *ap.DataEndpointEnabled {
+		uses = append(uses, "dedicated data endpoints (dataEndpointEnabled)")
+	}
+	if ap.ZoneRedundancy != nil && *ap.ZoneRedundancy == ZoneRedundancyEnabled {
+		uses = append(uses, "zone redundancy")
+	}
+	if pol := ap.Policies; pol != nil {
+		if pol.RetentionPolicy != nil && pol.RetentionPolicy.Status != nil && *pol.RetentionPolicy.Status == PolicyStatusEnabled {
+			uses = append(uses, "the retention policy")
+		}
+		if pol.TrustPolicy != nil && pol.TrustPolicy.Status != nil && *pol.TrustPolicy.Status == PolicyStatusEnabled {
+			uses = append(uses, "the trust policy")
+		}
+	}
+	if len(ap.PrivateEndpointConnections) > 0 {
+		uses = append(uses, "private endpoints")
+	}
+	if len(uses) == 0 {
+		return nil
+	}
+	return arm.Errorf(http.StatusBadRequest, "SkuDowngradeNotSupported",
+		"The registry '%s' cannot move from Premium to %s while it uses Premium-only features: %s. Remove them first.",
+		*after.Name, *after.SKU.Name, strings.Join(uses, ", "))
 }

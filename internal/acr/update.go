@@ -72,6 +72,9 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		next.Properties.CreationDate = old.Properties.CreationDate
 		next.SystemData = old.SystemData
 		next.SystemData.LastModifiedBy, next.SystemData.LastModifiedByType, next.SystemData.LastModifiedAt = caller.ClientID, "Application", now
+		if err := checkSKUChange(old, next); err != nil {
+			return err
+		}
 		if err := checkChange(tx, id, old, next); err != nil {
 			return err
 		}
