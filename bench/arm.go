@@ -132,4 +132,3 @@ func summarize(label string, lat []time.Duration) result {
 	pick := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
 	return result{label: label, n: len(lat), p50: pick(0.50), p99: pick(0.99), max: lat[len(lat)-1]}
 }
-
