@@ -192,6 +192,20 @@ func TestExportPolicyRules(t *testing.T) {
 		}
 	})
 
+	t.Run("newer properties survive older writers", func(t *testing.T) {
+		create("softreg01", "Premium")
+		code, m := a.do("PATCH", reg("softreg01", "2023-07-01"), `{"identity":{"type":"SystemAssigned"},"properties":{"policies":{"softDeletePolicy":{"status":"Enabled","retentionDays":30}}}}`)
+		if code != 200 || dig(m, "properties", "policies", "softDeletePolicy", "status") != "enabled" || dig(m, "identity", "type") != "SystemAssigned" {
+			t.Fatalf("patch: %d %v", code, m)
+		}
+		if _, m := a.do("GET", reg("softreg01", v), ""); dig(m, "properties", "policies", "softDeletePolicy") != nil {
+			t.Fatalf("2021-06-01-preview shows softDeletePolicy: %v", m)
+		}
+		a.do("PUT", reg("softreg01", v), `{"location":"westus","sku":{"name":"Premium"},"identity":{"type":"SystemAssigned"}}`)
+		if _, m := a.do("GET", reg("softreg01", "2025-11-01"), ""); dig(m, "properties", "policies", "softDeletePolicy", "retentionDays") != float64(30) {
+			t.Fatalf("a 2021-06-01-preview PUT lost softDeletePolicy: %v", dig(m, "properties", "policies"))
+		}
+	})
 	t.Run("PATCH bad input", func(t *testing.T) {
 		create("patchreg1", "Premium")
 		for body, wantCode := range map[string]string{

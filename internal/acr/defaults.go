@@ -31,7 +31,7 @@ func validateCreate(in Registry) error {
 func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Time) Registry {
 	out := Registry{
 		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(normLocation(*in.Location)),
-		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: in.SKU.Name},
+		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: in.SKU.Name}, Identity: in.Identity,
 		SystemData: &SystemData{CreatedBy: caller.ClientID, CreatedByType: "Application", CreatedAt: now,
 			LastModifiedBy: caller.ClientID, LastModifiedByType: "Application", LastModifiedAt: now},
 	}
@@ -99,6 +99,21 @@ func applyDefaults(p *RegistryProperties, now time.Time) {
 	}
 	if pol.RetentionPolicy.LastUpdatedTime == nil {
 		pol.RetentionPolicy.LastUpdatedTime = ptr(now)
+	}
+	if pol.AzureADAuthenticationAsArmPolicy == nil || pol.AzureADAuthenticationAsArmPolicy.Status == nil {
+		pol.AzureADAuthenticationAsArmPolicy = &AzureADAuthenticationAsArmPolicy{Status: ptr(PolicyStatusEnabled)}
+	}
+	if pol.SoftDeletePolicy == nil {
+		pol.SoftDeletePolicy = &SoftDeletePolicy{}
+	}
+	if pol.SoftDeletePolicy.RetentionDays == nil {
+		pol.SoftDeletePolicy.RetentionDays = ptr(int32(7))
+	}
+	if pol.SoftDeletePolicy.Status == nil {
+		pol.SoftDeletePolicy.Status = ptr(PolicyStatusDisabled)
+	}
+	if pol.SoftDeletePolicy.LastUpdatedTime == nil {
+		pol.SoftDeletePolicy.LastUpdatedTime = ptr(now)
 	}
 	if pol.ExportPolicy == nil || pol.ExportPolicy.Status == nil {
 		pol.ExportPolicy = &ExportPolicy{Status: ptr(ExportPolicyStatusEnabled)}

@@ -17,8 +17,23 @@ type Registry struct {
 	Location   *string             `json:"location,omitempty"`
 	Tags       map[string]*string  `json:"tags,omitempty"`
 	SKU        *SKU                `json:"sku,omitempty"`
+	Identity   *IdentityProperties `json:"identity,omitempty"`
 	SystemData *SystemData         `json:"systemData,omitempty"`
 	Properties *RegistryProperties `json:"properties,omitempty"`
+}
+
+// IdentityProperties is a registry's managed identity.
+type IdentityProperties struct {
+	PrincipalID            *string                            `json:"principalId,omitempty"`
+	TenantID               *string                            `json:"tenantId,omitempty"`
+	Type                   *string                            `json:"type,omitempty"`
+	UserAssignedIdentities map[string]*UserIdentityProperties `json:"userAssignedIdentities,omitempty"`
+}
+
+// UserIdentityProperties describes one user-assigned identity.
+type UserIdentityProperties struct {
+	ClientID    *string `json:"clientId,omitempty"`
+	PrincipalID *string `json:"principalId,omitempty"`
 }
 
 // SKU is a registry's pricing tier.
@@ -74,6 +89,23 @@ type Policies struct {
 	TrustPolicy      *TrustPolicy      `json:"trustPolicy,omitempty"`
 	RetentionPolicy  *RetentionPolicy  `json:"retentionPolicy,omitempty"`
 	ExportPolicy     *ExportPolicy     `json:"exportPolicy,omitempty"`
+	// AzureADAuthenticationAsArmPolicy and SoftDeletePolicy arrived in
+	// 2022-02-01-preview.
+	AzureADAuthenticationAsArmPolicy *AzureADAuthenticationAsArmPolicy `json:"azureADAuthenticationAsArmPolicy,omitempty"`
+	SoftDeletePolicy                 *SoftDeletePolicy                 `json:"softDeletePolicy,omitempty"`
+}
+
+// AzureADAuthenticationAsArmPolicy decides whether ARM-audience Entra
+// tokens are accepted on the data plane.
+type AzureADAuthenticationAsArmPolicy struct {
+	Status *PolicyStatus `json:"status,omitempty"`
+}
+
+// SoftDeletePolicy keeps deleted artifacts for RetentionDays.
+type SoftDeletePolicy struct {
+	RetentionDays   *int32        `json:"retentionDays,omitempty"`
+	LastUpdatedTime *time.Time    `json:"lastUpdatedTime,omitempty"`
+	Status          *PolicyStatus `json:"status,omitempty"`
 }
 
 // QuarantinePolicy is the quarantine policy.
@@ -101,7 +133,17 @@ type ExportPolicy struct {
 
 // EncryptionProperty is customer-managed-key encryption.
 type EncryptionProperty struct {
-	Status *PolicyStatus `json:"status,omitempty"`
+	Status             *PolicyStatus       `json:"status,omitempty"`
+	KeyVaultProperties *KeyVaultProperties `json:"keyVaultProperties,omitempty"`
+}
+
+// KeyVaultProperties names the customer-managed key.
+type KeyVaultProperties struct {
+	KeyIdentifier            *string    `json:"keyIdentifier,omitempty"`
+	VersionedKeyIdentifier   *string    `json:"versionedKeyIdentifier,omitempty"`
+	Identity                 *string    `json:"identity,omitempty"`
+	KeyRotationEnabled       *bool      `json:"keyRotationEnabled,omitempty"`
+	LastKeyRotationTimestamp *time.Time `json:"lastKeyRotationTimestamp,omitempty"`
 }
 
 // Enumerations. Input is accepted in any casing; output uses these.

@@ -67,6 +67,9 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		now := p.now().UTC()
 		next.SKU.Tier = next.SKU.Name
 		next.ID, next.Name, next.Type, next.Location = old.ID, old.Name, old.Type, old.Location
+		if next.Properties == nil {
+			next.Properties = &RegistryProperties{}
+		}
 		applyDefaults(next.Properties, now)
 		next.Properties.ProvisioningState = ptr("Succeeded")
 		next.Properties.CreationDate = old.Properties.CreationDate

@@ -24,6 +24,8 @@ var versionedFields = []struct {
 	{[]string{"properties", "policies", "exportPolicy"}, "2021-06-01"},
 	{[]string{"properties", "networkRuleBypassOptions"}, "2021-06-01"},
 	{[]string{"properties", "anonymousPullEnabled"}, "2021-06-01"},
+	{[]string{"properties", "policies", "azureADAuthenticationAsArmPolicy"}, "2022-02-01"},
+	{[]string{"properties", "policies", "softDeletePolicy"}, "2022-02-01"},
 }
 
 // knows reports whether api-version v defines a field introduced in since;
