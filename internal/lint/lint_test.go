@@ -172,3 +172,45 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Every route that can move content out of a registry passes through the
+// egress gate (DESIGN.md rule 1): when a route for a channel exists, the
+// channel is checked outside the egress package. A new route (importImage,
+// pipelineRuns) added without its gate call fails here.
+func TestEgressChannelsRouted(t *testing.T) {
+	routes := map[string][]string{ // channel constant → route text that needs it
+		"ChannelImportSource":         {"/importImage"},
+		"ChannelExportPipelineCreate": {"exportPipelines"},
+		"ChannelExportPipelineRun":    {"/pipelineRuns"},
+		"ChannelCrossRegistryMount":   {"mount"},
+	}
+	files := loadFiles(t)
+	used := map[string]bool{}
+	var source strings.Builder
+	for _, f := range files {
+		if f.test || f.pkg == "egress" || f.pkg == "lint" {
+			continue
+		}
+		ast.Inspect(f.file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "egress" {
+					used[sel.Sel.Name] = true
+				}
+			}
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				source.WriteString(lit.Value + "\n")
+			}
+			return true
+		})
+	}
+	if !used["Check"] {
+		t.Fatal("nothing calls egress.Check")
+	}
+	for ch, needles := range routes {
+		for _, needle := range needles {
+			if strings.Contains(source.String(), needle) && !used[ch] {
+				t.Errorf("a route mentions %q but nothing outside egress checks egress.%s", needle, ch)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
+	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/google/uuid"
@@ -100,8 +101,12 @@ func (s *Service) mount(r *http.Request, c *call, d digest.Digest, from string) 
 		return false, nil
 	}
 	if fq.registry != c.req.registry {
-		// Content would leave fq.registry: the gate refuses it by
-		// construction, and the client gets a fresh upload.
+		// Content would leave fq.registry: that is an egress channel,
+		// which the gate refuses by construction (DESIGN.md rule 2); the
+		// client gets a fresh upload instead.
+		if err := egress.Check(egress.Source{Name: fq.registry}, egress.ChannelCrossRegistryMount); err != nil {
+			s.log.DebugContext(r.Context(), "cross-registry mount refused", "from", fq.registry, "to", c.req.registry, "reason", err)
+		}
 		return false, nil
 	}
 	if s.allowed(r, c, c.reg, fq.repo, fq.name(c.hostMode), "pull") != nil {
