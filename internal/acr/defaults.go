@@ -1,7 +1,6 @@
 package acr
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
@@ -12,16 +11,17 @@ import (
 // normLocation is ARM's canonical location spelling ("West US" → "westus").
 func normLocation(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
 
-// validateCreate checks a PUT body before any state is read.
+// validateCreate checks a PUT body before any state is read: location and
+// sku.name are required, and the Classic SKU is gone.
 func validateCreate(in Registry) error {
 	if in.Location == nil || strings.TrimSpace(*in.Location) == "" {
-		return arm.Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+		return errLocationRequired()
 	}
 	if in.SKU == nil || in.SKU.Name == nil {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The sku property (with sku.name) is required.")
+		return errSKURequired()
 	}
 	if *in.SKU.Name == SKUNameClassic {
-		return arm.Errorf(http.StatusBadRequest, "SkuNotSupported", "The Classic SKU is no longer supported; use Basic, Standard or Premium.")
+		return errSKUNotSupported(*in.SKU.Name)
 	}
 	return nil
 }
@@ -31,9 +31,8 @@ func validateCreate(in Registry) error {
 func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Time) Registry {
 	out := Registry{
 		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(normLocation(*in.Location)),
-		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: in.SKU.Name}, Identity: in.Identity,
-		SystemData: &SystemData{CreatedBy: caller.ClientID, CreatedByType: "Application", CreatedAt: now,
-			LastModifiedBy: caller.ClientID, LastModifiedByType: "Application", LastModifiedAt: now},
+		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: ptr(SKUTier(*in.SKU.Name))}, Identity: in.Identity,
+		SystemData: arm.NewSystemData(caller.ClientID, byType(caller), now),
 	}
 	props := RegistryProperties{}
 	if in.Properties != nil {
@@ -41,7 +40,7 @@ func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Tim
 	}
 	props.LoginServer = nil
 	props.CreationDate = ptr(now)
-	props.ProvisioningState = ptr("Succeeded")
+	props.ProvisioningState = ptr(ProvisioningStateSucceeded)
 	applyDefaults(&props, now)
 	out.Properties = &props
 	return out
@@ -50,9 +49,11 @@ func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Tim
 // replaceRegistry applies a PUT to an existing registry: the body replaces
 // the writable properties, read-only ones are kept.
 func replaceRegistry(old, in Registry, caller authz.Caller, now time.Time) Registry {
-	out := newRegistry(*old.ID, *old.Name, in, caller, now)
-	out.SystemData.CreatedAt, out.SystemData.CreatedBy = old.SystemData.CreatedAt, old.SystemData.CreatedBy
-	out.Properties.CreationDate = old.Properties.CreationDate
+	out := newRegistry(deref(old.ID), deref(old.Name), in, caller, now)
+	out.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
+	if old.Properties != nil && old.Properties.CreationDate != nil {
+		out.Properties.CreationDate = old.Properties.CreationDate
+	}
 	return out
 }
 
@@ -83,7 +84,7 @@ func applyDefaults(p *RegistryProperties, now time.Time) {
 		pol.TrustPolicy = &TrustPolicy{}
 	}
 	if pol.TrustPolicy.Type == nil {
-		pol.TrustPolicy.Type = ptr("Notary")
+		pol.TrustPolicy.Type = ptr(TrustPolicyTypeNotary)
 	}
 	if pol.TrustPolicy.Status == nil {
 		pol.TrustPolicy.Status = ptr(PolicyStatusDisabled)
@@ -119,7 +120,7 @@ func applyDefaults(p *RegistryProperties, now time.Time) {
 		pol.ExportPolicy = &ExportPolicy{Status: ptr(ExportPolicyStatusEnabled)}
 	}
 	if p.Encryption == nil {
-		p.Encryption = &EncryptionProperty{Status: ptr(PolicyStatusDisabled)}
+		p.Encryption = &EncryptionProperty{Status: ptr(EncryptionStatusDisabled)}
 	}
 	if p.DataEndpointEnabled == nil {
 		p.DataEndpointEnabled = ptr(false)
@@ -134,7 +135,7 @@ func applyDefaults(p *RegistryProperties, now time.Time) {
 		p.PublicNetworkAccess = ptr(PublicNetworkAccessEnabled)
 	}
 	if p.NetworkRuleBypassOptions == nil {
-		p.NetworkRuleBypassOptions = ptr(BypassOptionsAzureServices)
+		p.NetworkRuleBypassOptions = ptr(NetworkRuleBypassOptionsAzureServices)
 	}
 	if p.ZoneRedundancy == nil {
 		p.ZoneRedundancy = ptr(ZoneRedundancyDisabled)

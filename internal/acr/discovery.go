@@ -48,8 +48,8 @@ var filterRE = regexp.MustCompile(`(?i)(resourceType|resourceGroup)\s+eq\s+'([^'
 // listResources answers GET /subscriptions/{sub}/resources (and the group
 // variant): the generic resource view az uses to find a registry by name.
 func (p *Provider) listResources(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, "resources", resourcesAPIVersions); err != nil {
-		arm.WriteError(w, err)
+	if _, err := resourcesVersions.Check(r); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	sub, rg := r.PathValue("sub"), r.PathValue("rg")
@@ -71,7 +71,7 @@ func (p *Provider) listResources(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		for _, row := range rows {
-			if authorize(r, tx, row.ResourceID, RegistryType+"/read") != nil {
+			if authorize(r.Context(), tx, row.ResourceID, RegistryType+"/read") != nil {
 				continue
 			}
 			var doc Registry
@@ -83,7 +83,7 @@ func (p *Provider) listResources(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
@@ -106,20 +106,20 @@ func newPassword() string {
 // credentials serves listCredentials and regenerateCredential.
 func (p *Provider) credentials(regenerate bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
-			arm.WriteError(w, err)
+		if _, err := registryVersions.Check(r); err != nil {
+			p.fail(w, r, err)
 			return
 		}
 		var which string
 		if regenerate {
 			var in struct{ Name string }
 			if err := arm.DecodeJSON(w, r, &in); err != nil {
-				arm.WriteError(w, err)
+				p.fail(w, r, err)
 				return
 			}
 			which = strings.ToLower(in.Name)
 			if which != "password" && which != "password2" {
-				arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password or password2."))
+				p.fail(w, r, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password or password2."))
 				return
 			}
 		}
@@ -132,7 +132,7 @@ func (p *Provider) credentials(regenerate bool) http.HandlerFunc {
 		var user string
 		err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
 			id := registryID(sub, rg, name)
-			if err := authorize(r, tx, id, RegistryType+action); err != nil {
+			if err := authorize(r.Context(), tx, id, RegistryType+action); err != nil {
 				return err
 			}
 			_, doc, err := loadRegistry(tx, sub, rg, name)
@@ -165,7 +165,7 @@ func (p *Provider) credentials(regenerate bool) http.HandlerFunc {
 			return tx.PutResource(meta.Resource{ID: credID, Type: adminCredentialType, Document: mustJSON(creds), CreatedAt: now, UpdatedAt: now})
 		})
 		if err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		arm.WriteJSON(w, http.StatusOK, map[string]any{"username": user, "passwords": []map[string]string{
@@ -175,15 +175,15 @@ func (p *Provider) credentials(regenerate bool) http.HandlerFunc {
 
 // listUsages reports the registry's usage against its SKU limits.
 func (p *Provider) listUsages(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
-		arm.WriteError(w, err)
+	if _, err := registryVersions.Check(r); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
 	var doc Registry
 	var pipes int
 	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-		if err := authorize(r, tx, registryID(sub, rg, name), RegistryType+"/listUsages/read"); err != nil {
+		if err := authorize(r.Context(), tx, registryID(sub, rg, name), RegistryType+"/listUsages/read"); err != nil {
 			return err
 		}
 		if _, doc, err = loadRegistry(tx, sub, rg, name); err != nil {
@@ -194,7 +194,7 @@ func (p *Provider) listUsages(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	limits := map[SKUName][3]int64{SKUNameBasic: {10 << 30, 2, 2}, SKUNameStandard: {100 << 30, 10, 10}, SKUNamePremium: {500 << 30, 500, 100}}

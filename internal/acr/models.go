@@ -1,15 +1,18 @@
-// Package acr is the Microsoft.ContainerRegistry resource provider:
-// registries (and, as they arrive, their children), their validation and
-// update rules. Wire types wear the Azure SDK's names (STYLE rule 12).
+// Package acr is the Microsoft.ContainerRegistry resource provider, plus
+// the slice of Microsoft.Resources (subscriptions, resource groups) that
+// clients need before they can create a registry: registries and their
+// children, their validation and update rules. Wire types wear the Azure
+// SDK's names (STYLE rule 12); ARM mechanics come from internal/arm.
 package acr
 
 import (
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 )
 
-// Registry is the ARM registry resource.
+// Registry is the ARM registry resource (acr-api.md §4.1). Pointer fields
+// tell "absent" from "zero" in request bodies.
 type Registry struct {
 	ID         *string             `json:"id,omitempty"`
 	Name       *string             `json:"name,omitempty"`
@@ -36,50 +39,45 @@ type UserIdentityProperties struct {
 	PrincipalID *string `json:"principalId,omitempty"`
 }
 
-// SKU is a registry's pricing tier.
+// SKU is a registry's pricing tier; Tier is read-only and follows Name.
 type SKU struct {
 	Name *SKUName `json:"name,omitempty"`
-	Tier *SKUName `json:"tier,omitempty"`
+	Tier *SKUTier `json:"tier,omitempty"`
 }
 
-// SystemData is ARM's creation/modification record.
-type SystemData struct {
-	CreatedBy          string    `json:"createdBy,omitempty"`
-	CreatedByType      string    `json:"createdByType,omitempty"`
-	CreatedAt          time.Time `json:"createdAt"`
-	LastModifiedBy     string    `json:"lastModifiedBy,omitempty"`
-	LastModifiedByType string    `json:"lastModifiedByType,omitempty"`
-	LastModifiedAt     time.Time `json:"lastModifiedAt"`
-}
+// SystemData is ARM's creation and modification record (shared with every
+// provider, hence defined in internal/arm).
+type SystemData = arm.SystemData
 
 // RegistryProperties are a registry's properties (acr-api.md §4.2).
+// loginServer is never stored: it is computed when a registry is rendered.
 type RegistryProperties struct {
-	LoginServer                *string              `json:"loginServer,omitempty"`
-	CreationDate               *time.Time           `json:"creationDate,omitempty"`
-	ProvisioningState          *string              `json:"provisioningState,omitempty"`
-	AdminUserEnabled           *bool                `json:"adminUserEnabled,omitempty"`
-	NetworkRuleSet             *NetworkRuleSet      `json:"networkRuleSet,omitempty"`
-	Policies                   *Policies            `json:"policies,omitempty"`
-	Encryption                 *EncryptionProperty  `json:"encryption,omitempty"`
-	DataEndpointEnabled        *bool                `json:"dataEndpointEnabled,omitempty"`
-	DataEndpointHostNames      []string             `json:"dataEndpointHostNames"`
-	PrivateEndpointConnections []any                `json:"privateEndpointConnections"`
-	PublicNetworkAccess        *PublicNetworkAccess `json:"publicNetworkAccess,omitempty"`
-	NetworkRuleBypassOptions   *BypassOptions       `json:"networkRuleBypassOptions,omitempty"`
-	ZoneRedundancy             *ZoneRedundancy      `json:"zoneRedundancy,omitempty"`
-	AnonymousPullEnabled       *bool                `json:"anonymousPullEnabled,omitempty"`
+	LoginServer                *string                   `json:"loginServer,omitempty"`
+	CreationDate               *time.Time                `json:"creationDate,omitempty"`
+	ProvisioningState          *ProvisioningState        `json:"provisioningState,omitempty"`
+	AdminUserEnabled           *bool                     `json:"adminUserEnabled,omitempty"`
+	NetworkRuleSet             *NetworkRuleSet           `json:"networkRuleSet,omitempty"`
+	Policies                   *Policies                 `json:"policies,omitempty"`
+	Encryption                 *EncryptionProperty       `json:"encryption,omitempty"`
+	DataEndpointEnabled        *bool                     `json:"dataEndpointEnabled,omitempty"`
+	DataEndpointHostNames      []string                  `json:"dataEndpointHostNames"`
+	PrivateEndpointConnections []any                     `json:"privateEndpointConnections"`
+	PublicNetworkAccess        *PublicNetworkAccess      `json:"publicNetworkAccess,omitempty"`
+	NetworkRuleBypassOptions   *NetworkRuleBypassOptions `json:"networkRuleBypassOptions,omitempty"`
+	ZoneRedundancy             *ZoneRedundancy           `json:"zoneRedundancy,omitempty"`
+	AnonymousPullEnabled       *bool                     `json:"anonymousPullEnabled,omitempty"`
 }
 
-// NetworkRuleSet holds the registry firewall.
+// NetworkRuleSet is the registry firewall.
 type NetworkRuleSet struct {
 	DefaultAction       *DefaultAction `json:"defaultAction,omitempty"`
 	VirtualNetworkRules []any          `json:"virtualNetworkRules"`
 	IPRules             []IPRule       `json:"ipRules"`
 }
 
-// IPRule allows an IPv4 address or CIDR.
+// IPRule allows an IPv4 address or CIDR through the firewall.
 type IPRule struct {
-	Action *string `json:"action,omitempty"`
+	Action *Action `json:"action,omitempty"`
 	Value  *string `json:"value,omitempty"`
 }
 
@@ -115,8 +113,8 @@ type QuarantinePolicy struct {
 
 // TrustPolicy is the content-trust policy.
 type TrustPolicy struct {
-	Type   *string       `json:"type,omitempty"`
-	Status *PolicyStatus `json:"status,omitempty"`
+	Type   *TrustPolicyType `json:"type,omitempty"`
+	Status *PolicyStatus    `json:"status,omitempty"`
 }
 
 // RetentionPolicy purges untagged manifests after Days.
@@ -126,14 +124,15 @@ type RetentionPolicy struct {
 	Status          *PolicyStatus `json:"status,omitempty"`
 }
 
-// ExportPolicy controls whether artifacts may leave the registry.
+// ExportPolicy controls whether artifacts may leave the registry; only the
+// egress gate decides what it implies (DESIGN.md rule 1).
 type ExportPolicy struct {
 	Status *ExportPolicyStatus `json:"status,omitempty"`
 }
 
 // EncryptionProperty is customer-managed-key encryption.
 type EncryptionProperty struct {
-	Status             *PolicyStatus       `json:"status,omitempty"`
+	Status             *EncryptionStatus   `json:"status,omitempty"`
 	KeyVaultProperties *KeyVaultProperties `json:"keyVaultProperties,omitempty"`
 }
 
@@ -146,96 +145,20 @@ type KeyVaultProperties struct {
 	LastKeyRotationTimestamp *time.Time `json:"lastKeyRotationTimestamp,omitempty"`
 }
 
-// Enumerations. Input is accepted in any casing; output uses these.
-type (
-	SKUName             string
-	PolicyStatus        string
-	ExportPolicyStatus  string
-	PublicNetworkAccess string
-	DefaultAction       string
-	BypassOptions       string
-	ZoneRedundancy      string
-)
-
-// Enum values, named as in armcontainerregistry.
-const (
-	SKUNameBasic                SKUName             = "Basic"
-	SKUNameStandard             SKUName             = "Standard"
-	SKUNamePremium              SKUName             = "Premium"
-	SKUNameClassic              SKUName             = "Classic"
-	PolicyStatusEnabled         PolicyStatus        = "enabled"
-	PolicyStatusDisabled        PolicyStatus        = "disabled"
-	ExportPolicyStatusEnabled   ExportPolicyStatus  = "enabled"
-	ExportPolicyStatusDisabled  ExportPolicyStatus  = "disabled"
-	PublicNetworkAccessEnabled  PublicNetworkAccess = "Enabled"
-	PublicNetworkAccessDisabled PublicNetworkAccess = "Disabled"
-	DefaultActionAllow          DefaultAction       = "Allow"
-	DefaultActionDeny           DefaultAction       = "Deny"
-	BypassOptionsAzureServices  BypassOptions       = "AzureServices"
-	BypassOptionsNone           BypassOptions       = "None"
-	ZoneRedundancyEnabled       ZoneRedundancy      = "Enabled"
-	ZoneRedundancyDisabled      ZoneRedundancy      = "Disabled"
-)
-
-// PossibleSKUNameValues lists the SKU names.
-func PossibleSKUNameValues() []SKUName {
-	return []SKUName{SKUNameBasic, SKUNameClassic, SKUNamePremium, SKUNameStandard}
+// ResourceGroup is the Microsoft.Resources resource group.
+type ResourceGroup struct {
+	ID         *string                  `json:"id,omitempty"`
+	Name       *string                  `json:"name,omitempty"`
+	Type       *string                  `json:"type,omitempty"`
+	Location   *string                  `json:"location,omitempty"`
+	Tags       map[string]*string       `json:"tags,omitempty"`
+	ManagedBy  *string                  `json:"managedBy,omitempty"`
+	Properties *ResourceGroupProperties `json:"properties,omitempty"`
 }
 
-// foldEnum returns the declared value matching s case-insensitively.
-func foldEnum[T ~string](field string, s []byte, values ...T) (T, error) {
-	for _, v := range values {
-		if strings.EqualFold(string(v), string(s)) {
-			return v, nil
-		}
-	}
-	names := make([]string, len(values))
-	for i, v := range values {
-		names[i] = string(v)
-	}
-	return "", fmt.Errorf("%s %q is not valid; allowed values are %s", field, s, strings.Join(names, ", "))
-}
-
-// UnmarshalText accepts any casing.
-func (v *SKUName) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("sku.name", b, PossibleSKUNameValues()...)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *PolicyStatus) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("policy status", b, PolicyStatusEnabled, PolicyStatusDisabled)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *ExportPolicyStatus) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("exportPolicy.status", b, ExportPolicyStatusEnabled, ExportPolicyStatusDisabled)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *PublicNetworkAccess) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("publicNetworkAccess", b, PublicNetworkAccessEnabled, PublicNetworkAccessDisabled)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *DefaultAction) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("networkRuleSet.defaultAction", b, DefaultActionAllow, DefaultActionDeny)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *BypassOptions) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("networkRuleBypassOptions", b, BypassOptionsAzureServices, BypassOptionsNone)
-	return err
-}
-
-// UnmarshalText accepts any casing.
-func (v *ZoneRedundancy) UnmarshalText(b []byte) (err error) {
-	*v, err = foldEnum("zoneRedundancy", b, ZoneRedundancyEnabled, ZoneRedundancyDisabled)
-	return err
+// ResourceGroupProperties are a resource group's (read-only) properties.
+type ResourceGroupProperties struct {
+	ProvisioningState *string `json:"provisioningState,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -85,28 +85,28 @@ func pipelineNotFound(k pipelineKind, name string) error {
 func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		name := r.PathValue("pipeline")
 		if !registryNameRE.MatchString(name) {
-			arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
+			p.fail(w, r, arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
 				"Resource name '%s' is invalid: pipeline names may contain alphanumeric characters only and must be between 5 and 50 characters.", name))
 			return
 		}
 		var in Pipeline
 		if err := arm.DecodeJSON(w, r, &in); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		if err := validatePipeline(k, in); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		id := pipelineID(r, k)
 		status := http.StatusCreated
 		err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-			if err := authorize(r, tx, id, k.typ+"/write"); err != nil {
+			if err := authorize(r.Context(), tx, id, k.typ+"/write"); err != nil {
 				return err
 			}
 			_, reg, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
@@ -133,7 +133,7 @@ func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
 			return tx.PutResource(meta.Resource{ID: id, Type: k.typ, Document: mustJSON(in), CreatedAt: now, UpdatedAt: now})
 		})
 		if err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		arm.WriteJSON(w, status, in)
@@ -163,12 +163,12 @@ func validatePipeline(k pipelineKind, in Pipeline) error {
 func (p *Provider) getPipeline(k pipelineKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		var res meta.Resource
 		err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-			if err := authorize(r, tx, pipelineID(r, k), k.typ+"/read"); err != nil {
+			if err := authorize(r.Context(), tx, pipelineID(r, k), k.typ+"/read"); err != nil {
 				return err
 			}
 			res, err = tx.GetResource(pipelineID(r, k))
@@ -178,7 +178,7 @@ func (p *Provider) getPipeline(k pipelineKind) http.HandlerFunc {
 			return err
 		})
 		if err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -189,13 +189,13 @@ func (p *Provider) getPipeline(k pipelineKind) http.HandlerFunc {
 func (p *Provider) listPipelines(k pipelineKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		out := []json.RawMessage{}
 		err := p.meta.View(r.Context(), func(tx meta.Tx) error {
 			regID := registryID(r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
-			if err := authorize(r, tx, regID, k.typ+"/read"); err != nil {
+			if err := authorize(r.Context(), tx, regID, k.typ+"/read"); err != nil {
 				return err
 			}
 			if _, _, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")); err != nil {
@@ -208,7 +208,7 @@ func (p *Provider) listPipelines(k pipelineKind) http.HandlerFunc {
 			return err
 		})
 		if err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
@@ -218,11 +218,11 @@ func (p *Provider) listPipelines(k pipelineKind) http.HandlerFunc {
 func (p *Provider) deletePipeline(k pipelineKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-			if err := authorize(r, tx, pipelineID(r, k), k.typ+"/delete"); err != nil {
+			if err := authorize(r.Context(), tx, pipelineID(r, k), k.typ+"/delete"); err != nil {
 				return err
 			}
 			return tx.DeleteResource(pipelineID(r, k))
@@ -231,7 +231,7 @@ func (p *Provider) deletePipeline(k pipelineKind) http.HandlerFunc {
 		case errors.Is(err, errdef.ErrNotFound):
 			w.WriteHeader(http.StatusNoContent)
 		case err != nil:
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 		default:
 			w.WriteHeader(http.StatusOK)
 		}

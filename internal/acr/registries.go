@@ -15,26 +15,34 @@ import (
 	"github.com/google/uuid"
 )
 
+// Registries: Registries_Get, _Create, _Delete, _List,
+// _ListByResourceGroup and _CheckNameAvailability (acr-api.md §3.1).
+// PATCH (Registries_Update) lives in update.go.
+
 // RegistryType is the ARM type of registries.
 const RegistryType = "Microsoft.ContainerRegistry/registries"
 
+// Registry actions checked by authz.
+const (
+	registryRead   = RegistryType + "/read"
+	registryWrite  = RegistryType + "/write"
+	registryDelete = RegistryType + "/delete"
+)
+
+// registryNameRE is the swagger's registryName rule (acr-api.md §3):
+// 5–50 alphanumerics. Names are unique service-wide, case-insensitively.
 var registryNameRE = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
 
-func registryID(sub, rg, name string) string {
-	return groupID(sub, rg) + "/providers/" + RegistryType + "/" + name
-}
+// listPageSize is the number of registries per page of a list.
+const listPageSize = 100
 
-func registryNotFound(rg, name string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceNotFound",
-		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", RegistryType, name, rg)
-}
-
-// loadRegistry finds the registry addressed by sub/rg/name inside tx; a
-// registry of that name in another group or subscription is not found.
+// loadRegistry finds the registry addressed by sub/rg/name inside tx. A
+// registry of that name in another group or subscription is not found
+// here (its name is still taken: see putRegistry).
 func loadRegistry(tx meta.Tx, sub, rg, name string) (meta.Registry, Registry, error) {
 	row, err := tx.RegistryByName(name)
 	if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(row.ResourceID, registryID(sub, rg, name)) {
-		return row, Registry{}, registryNotFound(rg, name)
+		return row, Registry{}, errRegistryNotFound(rg, name)
 	}
 	if err != nil {
 		return row, Registry{}, err
@@ -46,8 +54,8 @@ func loadRegistry(tx meta.Tx, sub, rg, name string) (meta.Registry, Registry, er
 	return row, doc, nil
 }
 
-// loginServer is computed when rendering, never stored: in path mode it
-// follows the host the client used.
+// loginServer is computed when rendering, never stored: in host mode it
+// is <name><suffix>; in path mode it follows the host the client used.
 func (p *Provider) loginServer(r *http.Request, name string) string {
 	if p.suffix != "" {
 		return strings.ToLower(name) + p.suffix
@@ -55,8 +63,9 @@ func (p *Provider) loginServer(r *http.Request, name string) string {
 	return r.Host + "/" + strings.ToLower(name)
 }
 
+// render fills the computed properties of a stored registry.
 func (p *Provider) render(r *http.Request, doc Registry) Registry {
-	if doc.Properties != nil {
+	if doc.Properties != nil && doc.Name != nil {
 		props := *doc.Properties
 		props.LoginServer = ptr(p.loginServer(r, *doc.Name))
 		doc.Properties = &props
@@ -64,84 +73,67 @@ func (p *Provider) render(r *http.Request, doc Registry) Registry {
 	return doc
 }
 
-func (p *Provider) getRegistry(w http.ResponseWriter, r *http.Request) {
-	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
-	if err != nil {
-		arm.WriteError(w, err)
-		return
-	}
-	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
+// getRegistry serves Registries_Get.
+func (p *Provider) getRegistry(w http.ResponseWriter, r *http.Request, q request) error {
 	var doc Registry
-	err = p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-		if err := authorize(r, tx, registryID(sub, rg, name), RegistryType+"/read"); err != nil {
+	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
+		if err := authorize(r.Context(), tx, q.registryID().String(), registryRead); err != nil {
 			return err
 		}
-		_, doc, err = loadRegistry(tx, sub, rg, name)
+		_, doc, err = loadRegistry(tx, q.sub, q.group, q.name)
 		return err
 	})
 	if err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
-	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, doc), v))
+	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, doc), q.version))
+	return nil
 }
 
-// putRegistry creates or replaces a registry (Registries_Create).
-func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
-	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
-	if err != nil {
-		arm.WriteError(w, err)
-		return
-	}
-	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
-	if !registryNameRE.MatchString(name) {
-		arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
-			"Resource name '%s' is invalid: registry names may contain alphanumeric characters only and must be between 5 and 50 characters.", name))
-		return
+// putRegistry serves Registries_Create: 201 when it creates the registry,
+// 200 when it replaces an existing one. The work finishes inside the
+// request; the answer still carries Azure-AsyncOperation (already
+// Succeeded) so LRO clients poll once and stop.
+func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request) error {
+	if !registryNameRE.MatchString(q.name) {
+		return errInvalidRegistryName(q.name)
 	}
 	var in Registry
 	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
 	if err := validateCreate(in); err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
 	// Read-only properties echoed back by GET-edit-PUT clients (az
 	// resource update) are ignored; changing one is refused.
-	if ls := in.Properties; ls != nil && ls.LoginServer != nil && !strings.EqualFold(*ls.LoginServer, p.loginServer(r, name)) {
-		arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "ReadOnlyPropertyCannotBeChanged",
-			"The property 'properties.loginServer' is read-only and cannot be changed (it is %s).", p.loginServer(r, name)))
-		return
+	if ls := in.Properties; ls != nil && ls.LoginServer != nil && !strings.EqualFold(*ls.LoginServer, p.loginServer(r, q.name)) {
+		return errReadOnlyChanged("properties.loginServer", p.loginServer(r, q.name))
 	}
 	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	var out Registry
 	var opPath string
 	start := p.now().UTC()
 	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		id := registryID(sub, rg, name)
-		if err := authorize(r, tx, id, RegistryType+"/write"); err != nil {
+		id := q.registryID().String()
+		if err := authorize(r.Context(), tx, id, registryWrite); err != nil {
 			return err
 		}
-		if _, err := loadGroup(tx, sub, rg); err != nil {
+		if _, err := loadGroup(tx, q.sub, q.group); err != nil {
 			return err
 		}
 		now := p.now().UTC()
-		row, old, err := loadRegistry(tx, sub, rg, name)
+		row, old, err := loadRegistry(tx, q.sub, q.group, q.name)
 		switch {
 		case err == nil:
-			if !strings.EqualFold(*old.Location, normLocation(*in.Location)) {
-				return arm.Errorf(http.StatusBadRequest, "InvalidResourceLocation",
-					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.",
-					name, *old.Location, rg, *in.Location)
+			if old.Location == nil || !strings.EqualFold(*old.Location, normLocation(*in.Location)) {
+				return errRegistryLocation(q.name, deref(old.Location), q.group, *in.Location)
 			}
-			out = keepUnknown(old, replaceRegistry(old, in, caller, now), v)
+			out = keepUnknown(old, replaceRegistry(old, in, caller, now), q.version)
 			if err := checkSKUChange(old, out); err != nil {
 				return err
 			}
@@ -152,50 +144,53 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request) {
 			if err := tx.UpdateRegistry(row); err != nil {
 				return err
 			}
-			opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)
+			opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, *out.Location, start, now, nil)
 			return err
-		case arm.ToError(err).Status != http.StatusNotFound:
+		case !errors.Is(err, errdef.ErrNotFound):
 			return err
 		}
-		if _, err := tx.RegistryByName(name); err == nil {
-			return arm.Errorf(http.StatusConflict, "AlreadyInUse", "The registry %s is already in use.", name)
+		switch _, err := tx.RegistryByName(q.name); {
+		case err == nil:
+			return errNameInUse(p.loginServer(r, q.name))
+		case !errors.Is(err, errdef.ErrNotFound):
+			return err
 		}
 		status = http.StatusCreated
-		out = newRegistry(id, name, in, caller, now)
+		out = newRegistry(id, q.name, in, caller, now)
 		if err := checkChange(tx, id, Registry{}, out); err != nil {
 			return err
 		}
-		if err := tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(name), ResourceID: id,
-			SubscriptionID: sub, ResourceGroup: rg, Document: mustJSON(out), CreatedAt: now, UpdatedAt: now}); err != nil {
+		if err := tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(q.name), ResourceID: id,
+			SubscriptionID: q.sub, ResourceGroup: strings.ToLower(q.group), Document: mustJSON(out), CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, *out.Location, start, now, nil)
 		return err
 	})
-	if errors.Is(err, errdef.ErrAlreadyExists) {
-		err = arm.Errorf(http.StatusConflict, "AlreadyInUse", "The registry %s is already in use.", name)
+	var ae *arm.Error
+	if !errors.As(err, &ae) && errors.Is(err, errdef.ErrAlreadyExists) {
+		err = errNameInUse(p.loginServer(r, q.name)) // lost a race for the name
 	}
 	if err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
 	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, status, forVersion(p.render(r, out), v))
+	arm.WriteJSON(w, status, forVersion(p.render(r, out), q.version))
+	return nil
 }
 
-func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
-		arm.WriteError(w, err)
-		return
-	}
-	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
+// deleteRegistry serves Registries_Delete: the registry and all its data
+// (repositories, manifests, tags, uploads, child resources) go in one
+// transaction. 202 with a Location to poll (already done), or 204 when
+// there was no such registry.
+func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request, q request) error {
 	var opPath string
 	start := p.now().UTC()
 	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r, tx, registryID(sub, rg, name), RegistryType+"/delete"); err != nil {
+		if err := authorize(r.Context(), tx, q.registryID().String(), registryDelete); err != nil {
 			return err
 		}
-		row, doc, err := loadRegistry(tx, sub, rg, name)
+		row, doc, err := loadRegistry(tx, q.sub, q.group, q.name)
 		if err != nil {
 			return err
 		}
@@ -211,67 +206,73 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request) {
 		if err := tx.DeleteRegistry(row.Key); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *doc.Location, start, p.now().UTC(), nil)
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(doc.Location), start, p.now().UTC(), nil)
 		return err
 	})
-	if err != nil {
-		if arm.ToError(err).Status == http.StatusNotFound {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		arm.WriteError(w, err)
-		return
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case err != nil:
+		return err
 	}
 	arm.SetLocationHeaders(w, r, opPath)
 	w.WriteHeader(http.StatusAccepted)
+	return nil
 }
 
-// listPageSize is the number of registries per page of a list.
-const listPageSize = 100
-
-func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request) {
-	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
-	if err != nil {
-		arm.WriteError(w, err)
-		return
-	}
-	sub, rg := r.PathValue("sub"), r.PathValue("rg")
+// listRegistries serves Registries_List (subscription scope) and
+// Registries_ListByResourceGroup: {"value":[…],"nextLink"?}, by name,
+// listPageSize a page, continued with $skipToken. Registries the caller
+// may not read are left out.
+func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request, q request) error {
 	out := []any{}
 	var last string
-	err = p.meta.View(r.Context(), func(tx meta.Tx) error {
-		rows, err := tx.ListRegistries(sub, rg, meta.Page{After: strings.ToLower(r.URL.Query().Get("$skipToken")), Limit: listPageSize + 1})
+	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+		if q.group != "" {
+			if _, err := loadGroup(tx, q.sub, q.group); err != nil {
+				return err
+			}
+		}
+		page := meta.Page{After: strings.ToLower(r.URL.Query().Get(arm.SkipTokenParam)), Limit: listPageSize + 1}
+		rows, err := tx.ListRegistries(q.sub, q.group, page)
 		if err != nil {
 			return err
 		}
 		if len(rows) > listPageSize {
-			rows, last = rows[:listPageSize], rows[listPageSize-1].Name
+			rows = rows[:listPageSize]
+			last = rows[len(rows)-1].Name
 		}
 		for _, row := range rows {
-			if authorize(r, tx, row.ResourceID, RegistryType+"/read") != nil {
-				continue
+			if err := authorize(r.Context(), tx, row.ResourceID, registryRead); err != nil {
+				if errors.Is(err, errdef.ErrDenied) {
+					continue
+				}
+				return err
 			}
 			var doc Registry
-			if json.Unmarshal(row.Document, &doc) == nil {
-				out = append(out, forVersion(p.render(r, doc), v))
+			if err := json.Unmarshal(row.Document, &doc); err != nil {
+				return fmt.Errorf("registry %s document: %w", row.Name, err)
 			}
+			out = append(out, forVersion(p.render(r, doc), q.version))
 		}
 		return nil
 	})
 	if err != nil {
-		arm.WriteError(w, err)
-		return
+		return err
 	}
 	body := map[string]any{"value": out}
 	if last != "" {
-		body["nextLink"] = nextLink(r, last)
+		body["nextLink"] = arm.NextLink(r, last)
 	}
 	arm.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
-// checkName answers Registries_CheckNameAvailability.
+// checkName serves Registries_CheckNameAvailability.
 func (p *Provider) checkName(w http.ResponseWriter, r *http.Request) {
-	if _, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions); err != nil {
-		arm.WriteError(w, err)
+	if _, err := registryVersions.Check(r); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	var in struct {
@@ -279,11 +280,11 @@ func (p *Provider) checkName(w http.ResponseWriter, r *http.Request) {
 		Type string `json:"type"`
 	}
 	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	if !strings.EqualFold(in.Type, RegistryType) {
-		arm.WriteError(w, arm.Errorf(http.StatusBadRequest, "InvalidResourceType", "type must be %s", RegistryType))
+		p.fail(w, r, errCheckNameType(in.Type))
 		return
 	}
 	resp := map[string]any{"nameAvailable": true}
@@ -298,7 +299,7 @@ func (p *Provider) checkName(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			resp = map[string]any{"nameAvailable": false, "reason": "AlreadyExists", "message": fmt.Sprintf("The registry %s is already in use.", in.Name)}
 		} else if !errors.Is(err, errdef.ErrNotFound) {
-			arm.WriteError(w, err)
+			p.fail(w, r, err)
 			return
 		}
 	}
@@ -311,4 +312,11 @@ func mustJSON(v any) []byte {
 		panic(fmt.Sprintf("marshal %T: %v", v, err)) // our own types always marshal
 	}
 	return b
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

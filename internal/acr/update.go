@@ -22,24 +22,24 @@ var (
 // onto the stored registry, checked by the export rules in the same
 // transaction that writes it.
 func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
-	v, err := arm.RequireAPIVersion(r, RegistryType, registryAPIVersions)
+	v, err := registryVersions.Check(r)
 	if err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
 	var patch map[string]any
 	if err := arm.DecodeJSON(w, r, &patch); err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	if err := checkUpdatable(patch); err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	var out Registry
@@ -47,7 +47,7 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 	start := p.now().UTC()
 	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
 		id := registryID(sub, rg, name)
-		if err := authorize(r, tx, id, RegistryType+"/write"); err != nil {
+		if err := authorize(r.Context(), tx, id, RegistryType+"/write"); err != nil {
 			return err
 		}
 		row, old, err := loadRegistry(tx, sub, rg, name)
@@ -65,16 +65,15 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 			return arm.Errorf(http.StatusBadRequest, "SkuNotSupported", "The SKU must be Basic, Standard or Premium.")
 		}
 		now := p.now().UTC()
-		next.SKU.Tier = next.SKU.Name
+		next.SKU.Tier = ptr(SKUTier(*next.SKU.Name))
 		next.ID, next.Name, next.Type, next.Location = old.ID, old.Name, old.Type, old.Location
 		if next.Properties == nil {
 			next.Properties = &RegistryProperties{}
 		}
 		applyDefaults(next.Properties, now)
-		next.Properties.ProvisioningState = ptr("Succeeded")
+		next.Properties.ProvisioningState = ptr(ProvisioningStateSucceeded)
 		next.Properties.CreationDate = old.Properties.CreationDate
-		next.SystemData = old.SystemData
-		next.SystemData.LastModifiedBy, next.SystemData.LastModifiedByType, next.SystemData.LastModifiedAt = caller.ClientID, "Application", now
+		next.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
 		if err := checkSKUChange(old, next); err != nil {
 			return err
 		}
@@ -90,7 +89,7 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		arm.WriteError(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	arm.SetAsyncHeaders(w, r, opPath)

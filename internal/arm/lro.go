@@ -3,6 +3,7 @@ package arm
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -39,7 +40,7 @@ func RecordOperation(tx meta.Resources, sub, namespace, location string, start, 
 	op := Operation{ID: path, Name: id, Status: "Succeeded", StartTime: start, EndTime: &end}
 	if failure != nil {
 		ae := ToError(failure)
-		op.Status, op.Error = "Failed", map[string]any{"code": ae.Code, "message": ae.Message}
+		op.Status, op.Error = "Failed", ae.Body()
 	}
 	doc, err := json.Marshal(op)
 	if err != nil {
@@ -48,12 +49,9 @@ func RecordOperation(tx meta.Resources, sub, namespace, location string, start, 
 	return path, tx.PutResource(meta.Resource{ID: path, Type: OperationType, Document: doc, CreatedAt: start, UpdatedAt: end})
 }
 
+// absolute is the polling URL of path, in the api-version of the request.
 func absolute(r *http.Request, path string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + path + "?api-version=" + r.URL.Query().Get("api-version")
+	return BaseURL(r) + path + "?api-version=" + url.QueryEscape(r.URL.Query().Get("api-version"))
 }
 
 // SetAsyncHeaders marks a PUT/PATCH answer as a long-running operation whose

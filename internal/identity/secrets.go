@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,8 +18,28 @@ import (
 )
 
 // errBadCredentials is the one answer to any credential failure, so that
-// callers cannot tell an unknown client from a wrong secret.
+// callers cannot tell an unknown client from a wrong or expired secret.
 var errBadCredentials = fmt.Errorf("invalid client credentials: %w", errdef.ErrUnauthenticated)
+
+const (
+	// bcryptCost is the work factor of stored verifiers (about 50 ms).
+	bcryptCost = 10
+	// hashPrefix marks the verifier format in meta.SecretHash.Hash, so that
+	// another scheme can be added later without guessing.
+	hashPrefix = "bcrypt$"
+	// maxSecretLen is bcrypt's input limit: longer secrets are refused
+	// when stored, so longer presented ones can never match.
+	maxSecretLen = 72
+	// maxClientIDLen bounds the client id before it reaches the store.
+	maxClientIDLen = 256
+	// dummyHash is a cost-10 bcrypt hash of a string no client sends. An
+	// unknown client id is compared against it, so that it costs the same
+	// time as a wrong secret and timing does not reveal which ids exist.
+	dummyHash = "$2a$10$FODmpQF8L9dJywjK9PZbuOnO7iVtHh44LEHT5gTwZZtaUt0OWMG1i"
+
+	verifiedTTL = 5 * time.Minute
+	verifiedMax = 10000
+)
 
 // verifiedSecret caches a successful bcrypt check: Basic credentials come
 // with every data-plane request, and bcrypt costs tens of milliseconds.
@@ -26,13 +48,18 @@ type verifiedSecret struct {
 	expires   time.Time
 }
 
-const (
-	verifiedTTL = 5 * time.Minute
-	verifiedMax = 10000
-)
+// flight is one bcrypt check in progress; concurrent checks of the same
+// credentials (docker pushes layers in parallel) wait for it instead of
+// each paying bcrypt.
+type flight struct {
+	done chan struct{}
+	p    meta.Principal
+	err  error
+}
 
-// NewSecret returns a random 40-character URL-safe secret. It never starts
-// with '-', which command-line parsers (az login -p) take for a flag.
+// NewSecret returns a random 40-character URL-safe secret (240 bits). It
+// never starts with '-' or '_': command-line parsers (az login -p) take a
+// leading '-' for a flag.
 func NewSecret() string {
 	b := make([]byte, 30)
 	for {
@@ -43,9 +70,15 @@ func NewSecret() string {
 	}
 }
 
-// HashSecret returns the stored verifier for a secret.
+// HashSecret returns the stored verifier for a secret: a bcrypt hash
+// (cost 10) in the "bcrypt$<hash>" format. An empty secret, or one longer
+// than 72 bytes (bcrypt's limit), is an error wrapping
+// errdef.ErrInvalidArgument.
 func HashSecret(secret string) (meta.SecretHash, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), 10)
+	if secret == "" || len(secret) > maxSecretLen {
+		return meta.SecretHash{}, fmt.Errorf("client secret must be 1 to %d bytes, not %d: %w", maxSecretLen, len(secret), errdef.ErrInvalidArgument)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcryptCost)
 	if err != nil {
 		return meta.SecretHash{}, err
 	}
@@ -53,55 +86,140 @@ func HashSecret(secret string) (meta.SecretHash, error) {
 	if len(hint) > 3 {
 		hint = hint[:3]
 	}
-	return meta.SecretHash{ID: uuid.NewString(), Hash: "bcrypt$" + string(h), Hint: hint}, nil
+	return meta.SecretHash{ID: uuid.NewString(), Hash: hashPrefix + string(h), Hint: hint}, nil
 }
 
-// VerifySecret checks a principal's client secret. Every failure returns
-// the same error wrapping errdef.ErrUnauthenticated.
+// canonicalClientID lower-cases a GUID client id, as Entra treats app ids
+// case-insensitively; other ids are used as given.
+func canonicalClientID(id string) string {
+	if len(id) == 36 {
+		if u, err := uuid.Parse(id); err == nil {
+			return u.String()
+		}
+	}
+	return id
+}
+
+// AddSecret generates a new secret for the principal with clientID, stores
+// its verifier next to the existing ones and returns the plain secret,
+// which is never stored. An unknown client is errdef.ErrNotFound.
+func (s *Service) AddSecret(ctx context.Context, clientID string) (string, error) {
+	secret := NewSecret()
+	hash, err := HashSecret(secret)
+	if err != nil {
+		return "", err
+	}
+	clientID = canonicalClientID(clientID)
+	err = s.store.Update(ctx, func(tx meta.Tx) error {
+		p, err := tx.PrincipalByClientID(clientID)
+		if err != nil {
+			return err
+		}
+		p.Secrets = append(p.Secrets, hash)
+		return tx.PutPrincipal(p)
+	})
+	if err != nil {
+		return "", fmt.Errorf("add secret to client %s: %w", clientID, err)
+	}
+	return secret, nil
+}
+
+// VerifySecret checks a principal's client secret and returns the
+// principal, with Secrets left nil: verifiers do not leave this package.
+// Every credential failure (unknown client, wrong or expired secret)
+// returns the same error wrapping errdef.ErrUnauthenticated; a store
+// failure returns that error instead (not ErrUnauthenticated).
+//
+// Successes are cached in memory for up to five minutes (never past the
+// secret's expiry), so a secret removed from the store keeps working on
+// this node for at most that long. Safe for concurrent use; concurrent
+// checks of the same credentials share one bcrypt comparison.
 func (s *Service) VerifySecret(ctx context.Context, clientID, secret string) (meta.Principal, error) {
-	if clientID == "" || secret == "" || len(clientID) > 256 || len(secret) > 256 {
+	if clientID == "" || secret == "" || len(clientID) > maxClientIDLen || len(secret) > maxSecretLen {
 		return meta.Principal{}, errBadCredentials
 	}
-	key := sha256.Sum256([]byte(clientID + "\x00" + secret))
-	now := s.now()
+	clientID = canonicalClientID(clientID)
+	mac := hmac.New(sha256.New, s.cacheKey)
+	mac.Write([]byte(clientID + "\x00" + secret))
+	var key [32]byte
+	mac.Sum(key[:0])
+
 	s.mu.Lock()
-	v, ok := s.verified[key]
-	s.mu.Unlock()
-	if ok && now.Before(v.expires) {
+	if v, ok := s.verified[key]; ok && s.now().Before(v.expires) {
+		s.mu.Unlock()
 		return v.principal, nil
 	}
-	var p meta.Principal
-	if err := s.store.View(ctx, func(tx meta.Tx) (err error) {
-		p, err = tx.PrincipalByClientID(clientID)
-		return err
-	}); err != nil {
-		// Spend the same time as a real check so timing does not reveal
-		// which client ids exist.
-		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(secret))
-		return meta.Principal{}, errBadCredentials
-	}
-	for _, sh := range p.Secrets {
-		if !sh.ExpiresAt.IsZero() && now.After(sh.ExpiresAt) {
-			continue
-		}
-		h, ok := strings.CutPrefix(sh.Hash, "bcrypt$")
-		if ok && bcrypt.CompareHashAndPassword([]byte(h), []byte(secret)) == nil {
-			s.remember(key, p, now)
-			return p, nil
+	if f, ok := s.flights[key]; ok {
+		s.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.p, f.err
+		case <-ctx.Done():
+			return meta.Principal{}, ctx.Err()
 		}
 	}
-	return meta.Principal{}, errBadCredentials
+	f := &flight{done: make(chan struct{})}
+	s.flights[key] = f
+	s.mu.Unlock()
+
+	// Followers share this result, so one caller's cancellation must not
+	// fail the others.
+	var until time.Time
+	f.p, until, f.err = s.checkSecret(context.WithoutCancel(ctx), clientID, secret)
+	s.mu.Lock()
+	delete(s.flights, key)
+	if f.err == nil {
+		s.remember(key, f.p, until)
+	}
+	s.mu.Unlock()
+	close(f.done)
+	return f.p, f.err
 }
 
-func (s *Service) remember(key [32]byte, p meta.Principal, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// checkSecret does the uncached check, a store lookup and bcrypt, and
+// returns how long the success may be cached.
+func (s *Service) checkSecret(ctx context.Context, clientID, secret string) (meta.Principal, time.Time, error) {
+	var p meta.Principal
+	err := s.store.View(ctx, func(tx meta.Tx) (err error) {
+		p, err = tx.PrincipalByClientID(clientID)
+		return err
+	})
+	if errors.Is(err, errdef.ErrNotFound) {
+		bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(secret))
+		return meta.Principal{}, time.Time{}, errBadCredentials
+	}
+	if err != nil {
+		return meta.Principal{}, time.Time{}, fmt.Errorf("look up client: %w", err)
+	}
+	now := s.now()
+	for _, sh := range p.Secrets {
+		if !sh.ExpiresAt.IsZero() && !now.Before(sh.ExpiresAt) {
+			continue
+		}
+		h, ok := strings.CutPrefix(sh.Hash, hashPrefix)
+		if ok && bcrypt.CompareHashAndPassword([]byte(h), []byte(secret)) == nil {
+			until := now.Add(verifiedTTL)
+			if !sh.ExpiresAt.IsZero() && sh.ExpiresAt.Before(until) {
+				until = sh.ExpiresAt
+			}
+			p.Secrets = nil
+			return p, until, nil
+		}
+	}
+	return meta.Principal{}, time.Time{}, errBadCredentials
+}
+
+// remember caches a verified secret until the given time; s.mu must be
+// held. When full, it drops expired entries and then arbitrary ones: the
+// cache only saves work, losing an entry costs one bcrypt.
+func (s *Service) remember(key [32]byte, p meta.Principal, until time.Time) {
+	now := s.now()
 	if len(s.verified) >= verifiedMax {
 		for k, v := range s.verified {
-			if now.After(v.expires) || len(s.verified) >= verifiedMax {
+			if !now.Before(v.expires) || len(s.verified) >= verifiedMax {
 				delete(s.verified, k)
 			}
 		}
 	}
-	s.verified[key] = verifiedSecret{principal: p, expires: now.Add(verifiedTTL)}
+	s.verified[key] = verifiedSecret{principal: p, expires: until}
 }

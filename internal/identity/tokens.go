@@ -31,8 +31,10 @@ type Claims struct {
 	Access    []Access `json:"access,omitempty"`
 }
 
-// Issue signs claims with the service key (RS256) and returns the token and
-// its expiry. A missing expiry gets the default token lifetime.
+// Issue signs claims with the service key (RS256, kid header) and returns
+// the token and its expiry. A missing iat gets now and a missing exp gets
+// now plus the token lifetime; the caller sets everything else (iss, aud,
+// sub, …).
 func (s *Service) Issue(c Claims) (string, time.Time, error) {
 	now := s.now()
 	if c.IssuedAt == nil {
@@ -51,8 +53,11 @@ func (s *Service) Issue(c Claims) (string, time.Time, error) {
 }
 
 // Verify checks a token's signature (RS256 with our key only), its
-// lifetime (one minute of skew), and, when audiences are given, that its
-// audience is one of them. Errors wrap errdef.ErrUnauthenticated.
+// lifetime (exp is required; one minute of skew on exp and nbf), and, when
+// audiences are given, that its audience is one of them. It does not check
+// the issuer, which names the host the token was requested through. Errors
+// wrap errdef.ErrUnauthenticated. Verified tokens are cached until they
+// expire, so repeated checks of one token skip the RSA work.
 func (s *Service) Verify(token string, audiences ...string) (Claims, error) {
 	var c Claims
 	if len(token) > 16<<10 {
@@ -67,7 +72,7 @@ func (s *Service) Verify(token string, audiences ...string) (Claims, error) {
 		}
 		return c, nil
 	}
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+	_, err := jwt.ParseWithClaims(token, &c, s.keyFunc,
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(time.Minute), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	if err != nil {
 		return Claims{}, fmt.Errorf("invalid token: %v: %w", err, errdef.ErrUnauthenticated)
@@ -77,6 +82,16 @@ func (s *Service) Verify(token string, audiences ...string) (Claims, error) {
 		return Claims{}, fmt.Errorf("token audience %v not accepted: %w", c.Audience, errdef.ErrUnauthenticated)
 	}
 	return c, nil
+}
+
+// keyFunc returns our public key. Only RS256 reaches it (WithValidMethods
+// rejects none, HS256 and the rest before), and a kid, when present, must
+// be ours.
+func (s *Service) keyFunc(t *jwt.Token) (any, error) {
+	if kid, ok := t.Header["kid"]; ok && kid != s.kid {
+		return nil, fmt.Errorf("unknown key id %v", kid)
+	}
+	return &s.key.PublicKey, nil
 }
 
 // maxCachedTokens bounds the verified-token cache.

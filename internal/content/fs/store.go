@@ -1,19 +1,24 @@
-// Package fs is the default content store: committed blobs are files named
-// by digest under <root>/blobs, uploads in progress are files under
-// <root>/uploads. A blob becomes visible only by an atomic rename after its
-// bytes are verified and fsynced, so a crash never leaves a partial blob
-// under a digest name.
+// Package fs is Bulkhead's default content store: blobs are files on a local
+// filesystem.
+//
+// Layout under the root directory:
+//
+//	blobs/<algorithm>/<first 2 hex>/<hex>   committed blobs, named by digest
+//	uploads/<ref>                           bytes of an upload in progress
+//	uploads/.<ref>.state                    sidecar: sha256 state + offset
+//
+// A blob becomes visible only through an atomic rename of a fully written,
+// verified and fsynced upload file, followed by an fsync of the directory, so
+// a crash leaves either no blob or the whole blob under a digest name, never
+// a partial one. Only one process may use a root at a time: the
+// one-writer-per-ref rule is enforced in memory.
 package fs
 
 import (
 	"context"
-	"crypto/sha256"
-	_ "crypto/sha512" // registers sha384/sha512 for go-digest
-	"encoding"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,14 +30,18 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Store is a filesystem content store.
+// Store is a filesystem content store. It is safe for concurrent use.
 type Store struct {
 	root string
+	fs   fileSystem
+
 	mu   sync.Mutex
-	open map[string]bool // refs with an open writer
-	// fault, when set (tests only), is consulted before each durability
-	// step ("sync", "rename") and fails it by returning an error.
-	fault func(op string) error
+	busy map[string]struct{} // refs claimed by an open writer, Abort or sweep
+
+	// dirMu serializes directory creation so that a commit never renames
+	// into a directory that another goroutine created but has not yet made
+	// durable in its parent.
+	dirMu sync.Mutex
 }
 
 var (
@@ -40,51 +49,91 @@ var (
 	_ content.Sweeper = (*Store)(nil)
 )
 
-// New opens (creating when needed) a store rooted at root.
+// New opens the store rooted at root, creating its directories when needed.
+// Uploads left by an earlier process are kept and can be resumed.
 func New(root string) (*Store, error) {
-	for _, d := range []string{"blobs", "uploads"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+	return newStore(root, osFS{})
+}
+
+func newStore(root string, fsys fileSystem) (*Store, error) {
+	s := &Store{root: filepath.Clean(root), fs: fsys, busy: map[string]struct{}{}}
+	for _, dir := range []string{s.blobsDir(), s.uploadsDir()} {
+		if err := s.mkdirAll(dir); err != nil {
 			return nil, fmt.Errorf("content store %s: %w", root, err)
 		}
 	}
-	return &Store{root: root, open: map[string]bool{}}, nil
+	return s, nil
 }
 
-// Close releases nothing; the store holds no open files between calls.
+// Close is a no-op: the store keeps no files open between calls. Writers
+// that are still open stay usable.
 func (s *Store) Close() error { return nil }
 
+func (s *Store) blobsDir() string   { return filepath.Join(s.root, "blobs") }
+func (s *Store) uploadsDir() string { return filepath.Join(s.root, "uploads") }
+
+// blobPath maps a digest to its file. Validating first is what keeps a
+// client-supplied digest from naming a path outside the store.
 func (s *Store) blobPath(d digest.Digest) (string, error) {
 	if err := d.Validate(); err != nil {
-		return "", fmt.Errorf("digest %q: %w", d, errdef.ErrInvalidArgument)
+		return "", fmt.Errorf("digest %q: %v: %w", d, err, errdef.ErrInvalidArgument)
 	}
-	h := d.Encoded()
-	return filepath.Join(s.root, "blobs", string(d.Algorithm()), h[:2], h), nil
+	hex := d.Encoded()
+	return filepath.Join(s.blobsDir(), string(d.Algorithm()), hex[:2], hex), nil
 }
 
-func (s *Store) uploadPath(ref string) (string, error) {
-	if ref == "" || strings.ContainsAny(ref, `/\`) || strings.Contains(ref, "..") || strings.HasPrefix(ref, ".") {
-		return "", fmt.Errorf("upload ref %q: %w", ref, errdef.ErrInvalidArgument)
+// stateSuffix and the leading dot name an upload's sidecar. Refs may not
+// start with a dot, so no ref's data file can collide with a sidecar.
+const stateSuffix = ".state"
+
+// maxRefLen keeps ".<ref>.state" within the usual 255-byte name limit.
+const maxRefLen = 200
+
+// uploadPaths returns the data file and sidecar of ref, or
+// errdef.ErrInvalidArgument when ref is not a safe file name.
+func (s *Store) uploadPaths(ref string) (data, state string, err error) {
+	if !validRef(ref) {
+		return "", "", fmt.Errorf("upload ref %q: %w", ref, errdef.ErrInvalidArgument)
 	}
-	return filepath.Join(s.root, "uploads", ref), nil
+	dir := s.uploadsDir()
+	return filepath.Join(dir, ref), filepath.Join(dir, "."+ref+stateSuffix), nil
 }
 
-// Open returns the blob's *os.File, so http.ServeContent can sendfile it.
+// validRef accepts URL-safe names (RFC 3986 unreserved characters) that
+// cannot escape the uploads directory or be mistaken for a sidecar.
+func validRef(ref string) bool {
+	if ref == "" || len(ref) > maxRefLen || ref[0] == '.' || strings.Contains(ref, "..") {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Open returns the blob's *os.File, so that http.ServeContent can let the
+// kernel sendfile it, and its size.
 func (s *Store) Open(_ context.Context, d digest.Digest) (io.ReadSeekCloser, int64, error) {
 	p, err := s.blobPath(d)
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := s.fs.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, fmt.Errorf("blob %s: %w", d, errdef.ErrNotFound)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("blob %s: %w", d, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("blob %s: %w", d, err)
 	}
 	return f, fi.Size(), nil
 }
@@ -95,274 +144,166 @@ func (s *Store) Stat(_ context.Context, d digest.Digest) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fi, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	fi, err := s.fs.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("blob %s: %w", d, errdef.ErrNotFound)
 	}
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("blob %s: %w", d, err)
 	}
 	return fi.Size(), nil
 }
 
-// Delete removes a committed blob.
+// Delete removes a committed blob. The directory is not fsynced: a blob that
+// reappears after a crash is unreferenced and the next garbage collection
+// removes it again. Empty prefix directories are kept, so that a concurrent
+// commit never renames into a directory that is being removed.
 func (s *Store) Delete(_ context.Context, d digest.Digest) error {
 	p, err := s.blobPath(d)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+	err = s.fs.Remove(p)
+	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("blob %s: %w", d, errdef.ErrNotFound)
-	} else if err != nil {
-		return err
+	}
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
 	}
 	return nil
 }
 
-// Abort discards an upload's partial data.
+// Abort discards an upload's bytes and sidecar. While a writer for ref is
+// open it returns errdef.ErrConflict instead of pulling the file from under
+// it.
 func (s *Store) Abort(_ context.Context, ref string) error {
-	p, err := s.uploadPath(ref)
+	data, state, err := s.uploadPaths(ref)
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{p, p + stateSuffix} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if !s.claim(ref) {
+		return fmt.Errorf("upload %s: a writer is open: %w", ref, errdef.ErrConflict)
+	}
+	defer s.release(ref)
+	if err := s.removeUpload(data, state); err != nil {
+		return fmt.Errorf("upload %s: %w", ref, err)
+	}
+	return nil
+}
+
+// removeUpload removes the sidecar before the data, so that a crash in
+// between leaves at worst a data file without a sidecar, which a resume
+// simply re-hashes.
+func (s *Store) removeUpload(data, state string) error {
+	for _, p := range []string{state, data} {
+		if err := s.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
 	return nil
 }
 
-// SweepUploads removes upload files untouched since cutoff, skipping those
-// with an open writer.
-func (s *Store) SweepUploads(_ context.Context, cutoff time.Time) (int, error) {
-	entries, err := os.ReadDir(filepath.Join(s.root, "uploads"))
+// SweepUploads removes uploads whose data file and sidecar were both last
+// modified before cutoff, skipping refs with an open writer, and returns how
+// many uploads it removed. Sidecars whose data file is gone are removed too
+// but not counted.
+func (s *Store) SweepUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	entries, err := s.fs.ReadDir(s.uploadsDir())
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sweeping uploads: %w", err)
 	}
+	seen := map[string]bool{}
 	n := 0
 	for _, e := range entries {
-		name := e.Name()
-		ref := strings.TrimSuffix(name, stateSuffix)
-		info, err := e.Info()
-		if err != nil || info.ModTime().After(cutoff) {
-			continue
+		ref := e.Name()
+		if strings.HasPrefix(ref, ".") && strings.HasSuffix(ref, stateSuffix) {
+			ref = strings.TrimSuffix(ref[1:], stateSuffix)
 		}
-		s.mu.Lock()
-		busy := s.open[ref]
-		s.mu.Unlock()
-		if busy {
-			continue
+		if seen[ref] || !validRef(ref) {
+			continue // already handled, or not a file this store made
 		}
-		if os.Remove(filepath.Join(s.root, "uploads", name)) == nil && name == ref {
+		seen[ref] = true
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		removed, err := s.sweep(ref, cutoff)
+		if err != nil {
+			return n, fmt.Errorf("sweeping upload %s: %w", ref, err)
+		}
+		if removed {
 			n++
 		}
 	}
 	return n, nil
 }
 
-// stateSuffix names the sidecar holding the marshaled sha256 state and the
-// offset it covers, so that resuming an upload does not re-read it.
-const stateSuffix = ".state"
+// sweep removes ref's files when they are stale and reports whether a data
+// file was removed. Claiming ref first keeps a Writer from opening it while
+// its files are checked and removed.
+func (s *Store) sweep(ref string, cutoff time.Time) (bool, error) {
+	if !s.claim(ref) {
+		return false, nil
+	}
+	defer s.release(ref)
+	data, state, _ := s.uploadPaths(ref)
+	hasData := false
+	for _, p := range []string{data, state} {
+		fi, err := s.fs.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if !fi.ModTime().Before(cutoff) {
+			return false, nil
+		}
+		hasData = hasData || p == data
+	}
+	return hasData, s.removeUpload(data, state)
+}
 
-// Writer opens or resumes the upload ref.
-func (s *Store) Writer(_ context.Context, ref string) (content.Writer, error) {
-	p, err := s.uploadPath(ref)
-	if err != nil {
-		return nil, err
-	}
+// claim marks ref as in use and reports whether it was free.
+func (s *Store) claim(ref string) bool {
 	s.mu.Lock()
-	if s.open[ref] {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("upload %s is being written: %w", ref, errdef.ErrConflict)
+	defer s.mu.Unlock()
+	if _, ok := s.busy[ref]; ok {
+		return false
 	}
-	s.open[ref] = true
-	s.mu.Unlock()
-	w, err := s.resume(ref, p)
-	if err != nil {
-		s.release(ref)
-		return nil, err
-	}
-	return w, nil
+	s.busy[ref] = struct{}{}
+	return true
 }
 
 func (s *Store) release(ref string) {
 	s.mu.Lock()
-	delete(s.open, ref)
+	delete(s.busy, ref)
 	s.mu.Unlock()
 }
 
-func (s *Store) resume(ref, p string) (*writer, error) {
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	w := &writer{s: s, ref: ref, path: p, f: f, h: sha256.New(), size: fi.Size()}
-	if w.size > 0 && !w.loadState() {
-		// No usable hash state (a crash between write and state save):
-		// re-hash what is on disk.
-		if _, err := io.Copy(w.h, io.NewSectionReader(f, 0, w.size)); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	if _, err := f.Seek(w.size, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return w, nil
+// mkdirAll creates dir and its missing parents, fsyncing each parent after
+// adding an entry to it: a blob renamed into a directory whose own entry was
+// never made durable would vanish in a crash even though its rename was
+// synced. It runs under dirMu so that no other commit sees the directory
+// before its entry is durable.
+func (s *Store) mkdirAll(dir string) error {
+	s.dirMu.Lock()
+	defer s.dirMu.Unlock()
+	return s.mkdirAllLocked(dir)
 }
 
-type writer struct {
-	s    *Store
-	ref  string
-	path string
-	f    *os.File
-	h    interface {
-		io.Writer
-		Sum([]byte) []byte
-	}
-	size   int64
-	closed bool
-}
-
-func (w *writer) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
-	w.size += int64(n)
-	return n, err
-}
-
-func (w *writer) Size() int64 { return w.size }
-
-// loadState restores the hash state when the sidecar covers exactly the
-// bytes in the upload file.
-func (w *writer) loadState() bool {
-	b, err := os.ReadFile(w.path + stateSuffix)
-	if err != nil || len(b) < 8 {
-		return false
-	}
-	var off int64
-	for i := 0; i < 8; i++ {
-		off = off<<8 | int64(b[i])
-	}
-	if off != w.size {
-		return false
-	}
-	u, ok := w.h.(encoding.BinaryUnmarshaler)
-	return ok && u.UnmarshalBinary(b[8:]) == nil
-}
-
-func (w *writer) saveState() error {
-	m, ok := w.h.(encoding.BinaryMarshaler)
-	if !ok {
-		return nil
-	}
-	st, err := m.MarshalBinary()
-	if err != nil {
+func (s *Store) mkdirAllLocked(dir string) error {
+	_, err := s.fs.Stat(dir)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	b := make([]byte, 8, 8+len(st))
-	for i := 0; i < 8; i++ {
-		b[i] = byte(w.size >> (56 - 8*i))
-	}
-	return os.WriteFile(w.path+stateSuffix, append(b, st...), 0o600)
-}
-
-// Close persists the hash state for a later resume and releases the ref.
-func (w *writer) Close() error {
-	if w.closed {
-		return nil
-	}
-	w.closed = true
-	defer w.s.release(w.ref)
-	err := w.f.Close()
-	if err == nil {
-		err = w.saveState()
-	}
-	return err
-}
-
-// Commit verifies size and digest, then fsyncs and renames the upload into
-// place. On a mismatch the upload stays, resumable.
-func (w *writer) Commit(_ context.Context, size int64, expected digest.Digest) error {
-	if w.closed {
-		return fmt.Errorf("upload %s: writer closed: %w", w.ref, errdef.ErrFailedPrecondition)
-	}
-	if size >= 0 && size != w.size {
-		w.Close()
-		return fmt.Errorf("upload has %d bytes, expected %d: %w", w.size, size, errdef.ErrInvalidArgument)
-	}
-	target, err := w.s.blobPath(expected)
-	if err != nil {
-		w.Close()
-		return err
-	}
-	var got digest.Digest
-	if expected.Algorithm() == digest.SHA256 {
-		got = digest.NewDigestFromBytes(digest.SHA256, w.h.Sum(nil))
-	} else {
-		if !expected.Algorithm().Available() {
-			w.Close()
-			return fmt.Errorf("digest algorithm %s: %w", expected.Algorithm(), errdef.ErrInvalidArgument)
-		}
-		if got, err = expected.Algorithm().FromReader(io.NewSectionReader(w.f, 0, w.size)); err != nil {
-			w.Close()
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := s.mkdirAllLocked(parent); err != nil {
 			return err
 		}
 	}
-	if got != expected {
-		w.Close()
-		return fmt.Errorf("content digest %s does not match %s: %w", got, expected, errdef.ErrInvalidArgument)
-	}
-	w.closed = true
-	defer w.s.release(w.ref)
-	if err := w.s.inject("sync"); err != nil {
-		w.f.Close()
+	if err := s.fs.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return err
-	}
-	if err := w.f.Close(); err != nil {
-		return err
-	}
-	os.Remove(w.path + stateSuffix)
-	if _, err := os.Stat(target); err == nil {
-		return os.Remove(w.path) // already stored: dedup
-	}
-	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if err := w.s.inject("rename"); err != nil {
-		return err
-	}
-	if err := os.Rename(w.path, target); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-func (s *Store) inject(op string) error {
-	if s.fault == nil {
-		return nil
-	}
-	return s.fault(op)
+	return s.fs.SyncDir(parent)
 }

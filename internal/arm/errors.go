@@ -1,0 +1,127 @@
+package arm
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+)
+
+// Error is an ARM error: the HTTP status and the body
+// {"error":{"code","message","target"?,"details"?}} (acr-api.md §9.2).
+// Providers build one when ARM documents a specific code (for example
+// ResourceGroupNotFound); otherwise they return an errdef class and the
+// table below picks the answer.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Target  string
+	Details []*Error
+	cause   error
+}
+
+// Error returns "code: message".
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap returns the cause given to WithCause, so errors.Is sees the class
+// behind a typed ARM error.
+func (e *Error) Unwrap() error { return e.cause }
+
+// WithCause returns a copy of e that wraps cause (usually an errdef class).
+func (e *Error) WithCause(cause error) *Error {
+	c := *e
+	c.cause = cause
+	return &c
+}
+
+// Errorf builds an ARM error with a formatted message.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// classRow maps one errdef class to its ARM answer.
+type classRow struct {
+	class  error
+	status int
+	code   string
+}
+
+// classTable is the one translation from error classes to ARM answers
+// (STYLE rule 5). Anything not listed, and not an *Error, is a server
+// fault: 500 InternalServerError, whose message never leaks the cause.
+var classTable = []classRow{
+	{errdef.ErrNotFound, http.StatusNotFound, "ResourceNotFound"},
+	{errdef.ErrAlreadyExists, http.StatusConflict, "Conflict"},
+	{errdef.ErrInvalidArgument, http.StatusBadRequest, "BadRequest"},
+	{errdef.ErrFailedPrecondition, http.StatusBadRequest, "BadRequest"},
+	{errdef.ErrDenied, http.StatusForbidden, "AuthorizationFailed"},
+	{errdef.ErrUnauthenticated, http.StatusUnauthorized, "AuthenticationFailed"},
+	{errdef.ErrConflict, http.StatusConflict, "Conflict"},
+	{errdef.ErrTooLarge, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
+	{errdef.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailable"},
+}
+
+// ToError finds the ARM form of err: the first *Error in its chain, else
+// the row of its class, else a 500.
+func ToError(err error) *Error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	for _, row := range classTable {
+		if errors.Is(err, row.class) {
+			return &Error{Status: row.status, Code: row.code, Message: err.Error(), cause: err}
+		}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "InternalServerError",
+		Message: "The server encountered an internal error. Please retry the request.", cause: err}
+}
+
+// errorBody is the wire form of an Error, fields in ARM's order.
+type errorBody struct {
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Target  string      `json:"target,omitempty"`
+	Details []errorBody `json:"details,omitempty"`
+}
+
+func bodyOf(e *Error) errorBody {
+	b := errorBody{Code: e.Code, Message: e.Message, Target: e.Target}
+	for _, d := range e.Details {
+		b.Details = append(b.Details, bodyOf(d))
+	}
+	return b
+}
+
+// Body returns e as the ARM error object ({"code","message",...}), the
+// form operation-status records embed.
+func (e *Error) Body() map[string]any {
+	m := map[string]any{"code": e.Code, "message": e.Message}
+	if e.Target != "" {
+		m["target"] = e.Target
+	}
+	if len(e.Details) > 0 {
+		m["details"] = bodyOf(e).Details
+	}
+	return m
+}
+
+// WriteError writes err in the ARM envelope and returns the answer it
+// chose, so the caller can log server faults (Status >= 500).
+func WriteError(w http.ResponseWriter, err error) *Error {
+	ae := ToError(err)
+	WriteJSON(w, ae.Status, struct {
+		Error errorBody `json:"error"`
+	}{bodyOf(ae)})
+	return ae
+}
+
+// AuthorizationFailed is ARM's 403 for a caller whose roles do not allow
+// action at scope; it wraps errdef.ErrDenied.
+func AuthorizationFailed(clientID, objectID, action, scope string) *Error {
+	return Errorf(http.StatusForbidden, "AuthorizationFailed",
+		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+		clientID, objectID, action, scope).WithCause(errdef.ErrDenied)
+}

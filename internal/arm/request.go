@@ -1,0 +1,105 @@
+package arm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/google/uuid"
+)
+
+// MaxBody is the largest request body ARM handlers read (4 MiB, ARM's own
+// request limit).
+const MaxBody = 4 << 20
+
+// DecodeJSON reads a body of at most MaxBody bytes into v. Property names
+// match case-insensitively (encoding/json v1 behaviour, which ARM clients
+// rely on: exportPolicy.Status=disabled). Every failure is a 4xx: 413
+// RequestEntityTooLarge beyond MaxBody, 400 InvalidRequestContent for an
+// empty, unreadable or malformed body or a value of the wrong type or
+// enum.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+				"The request content exceeds the maximum allowed size of %d bytes.", MaxBody).WithCause(errdef.ErrTooLarge)
+		}
+		return invalidContent("the request content could not be read")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalidContent("the request content is empty")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidContent(err.Error())
+	}
+	return nil
+}
+
+func invalidContent(why string) error {
+	return Errorf(http.StatusBadRequest, "InvalidRequestContent",
+		"The request content was invalid and could not be deserialized: '%s'.", why).WithCause(errdef.ErrInvalidArgument)
+}
+
+// WriteJSON writes v as JSON with status. A failed write means the client
+// went away; there is nobody left to tell.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Request-tracking headers ARM returns on every response.
+const (
+	HeaderRequestID       = "x-ms-request-id"
+	HeaderCorrelationID   = "x-ms-correlation-request-id"
+	HeaderClientRequestID = "x-ms-client-request-id"
+)
+
+// maxClientID bounds echoed client ids; a longer one is replaced, not
+// reflected.
+const maxClientID = 256
+
+// SetRequestIDs sets x-ms-request-id (always new) and
+// x-ms-correlation-request-id (the client's, when it sent one, else the
+// request id), and echoes x-ms-client-request-id.
+func SetRequestIDs(w http.ResponseWriter, r *http.Request) {
+	reqID := uuid.NewString()
+	corr := r.Header.Get(HeaderCorrelationID)
+	if corr == "" || len(corr) > maxClientID {
+		corr = reqID
+	}
+	h := w.Header()
+	h.Set(HeaderRequestID, reqID)
+	h.Set(HeaderCorrelationID, corr)
+	if c := r.Header.Get(HeaderClientRequestID); c != "" && len(c) <= maxClientID {
+		h.Set(HeaderClientRequestID, c)
+	}
+}
+
+// BaseURL is the scheme and host the client addressed, for absolute links
+// (nextLink, Location, Azure-AsyncOperation).
+func BaseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// SkipTokenParam is the query parameter that carries a list's position.
+const SkipTokenParam = "$skipToken"
+
+// NextLink is the absolute URL of a list's next page: the request's own
+// URL (api-version and filters kept) with $skipToken set to token.
+func NextLink(r *http.Request, token string) string {
+	q := r.URL.Query()
+	q.Set(SkipTokenParam, token)
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return BaseURL(r) + u.String()
+}

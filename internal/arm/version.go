@@ -1,0 +1,83 @@
+package arm
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Versions is the api-version table of one resource type: which versions
+// it accepts and how a refusal is worded. Build it once with APIVersions
+// or PlatformAPIVersions; it is read-only afterwards and safe for
+// concurrent use.
+type Versions struct {
+	resourceType string
+	supported    []string // lower-case, oldest first
+	platform     bool
+}
+
+// APIVersions declares the api-versions a resource provider's type
+// accepts (for example "Microsoft.ContainerRegistry/registries"). An
+// unknown version is refused with 400 NoRegisteredProviderFound, as ARM
+// does for provider types.
+func APIVersions(resourceType string, supported ...string) Versions {
+	return newVersions(resourceType, supported, false)
+}
+
+// PlatformAPIVersions declares the api-versions of a type ARM serves
+// itself (Microsoft.Resources: subscriptions, resource groups, …). An
+// unknown version is refused with 400 InvalidApiVersionParameter.
+func PlatformAPIVersions(resourceType string, supported ...string) Versions {
+	return newVersions(resourceType, supported, true)
+}
+
+func newVersions(resourceType string, supported []string, platform bool) Versions {
+	s := make([]string, len(supported))
+	for i, v := range supported {
+		s[i] = strings.ToLower(v)
+	}
+	slices.Sort(s)
+	return Versions{resourceType: resourceType, supported: slices.Compact(s), platform: platform}
+}
+
+// Supported lists the accepted versions, oldest first.
+func (v Versions) Supported() []string { return slices.Clone(v.supported) }
+
+// Latest is the newest accepted version ("" when none).
+func (v Versions) Latest() string {
+	if len(v.supported) == 0 {
+		return ""
+	}
+	return v.supported[len(v.supported)-1]
+}
+
+// Check returns the request's api-version, lower-cased, or the ARM error
+// for a missing or unknown one. ARM compares api-versions
+// case-insensitively ("2021-06-01-Preview" is accepted).
+func (v Versions) Check(r *http.Request) (string, error) {
+	got := r.URL.Query().Get("api-version")
+	if got == "" {
+		return "", Errorf(http.StatusBadRequest, "MissingApiVersionParameter",
+			"The api-version query parameter (?api-version=) is required for all requests.")
+	}
+	lv := strings.ToLower(got)
+	if _, ok := slices.BinarySearch(v.supported, lv); ok {
+		return lv, nil
+	}
+	newestFirst := slices.Clone(v.supported)
+	slices.Reverse(newestFirst)
+	if v.platform {
+		return "", Errorf(http.StatusBadRequest, "InvalidApiVersionParameter",
+			"The api-version '%s' is invalid. The supported versions are '%s'.", got, strings.Join(newestFirst, ","))
+	}
+	return "", Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
+		"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.",
+		got, v.resourceType, strings.Join(newestFirst, ", "))
+}
+
+// RequireAPIVersion checks ?api-version= against supported, refusing an
+// unknown version with NoRegisteredProviderFound. It is the one-shot form
+// of APIVersions(resourceType, supported...).Check(r).
+func RequireAPIVersion(r *http.Request, resourceType string, supported []string) (string, error) {
+	return APIVersions(resourceType, supported...).Check(r)
+}
