@@ -49,8 +49,8 @@ func scheme(r *http.Request) string {
 }
 
 // authenticate establishes who is calling. It accepts HTTP Basic with a
-// service principal's clientId:secret, or a Bearer access token minted by
-// /oauth2/token for this service.
+// registry's admin user or a service principal's clientId:secret, or a
+// Bearer access token minted by /oauth2/token for this service.
 func (s *Service) authenticate(r *http.Request) (caller, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -81,6 +81,9 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if !ok || user == "" || pass == "" {
 		return caller{}, fmt.Errorf("malformed basic credentials: %w", errdef.ErrUnauthenticated)
+	}
+	if who, ok, err := s.adminUser(r.Context(), user, pass); ok {
+		return who, err
 	}
 	p, err := s.tokens.VerifySecret(r.Context(), user, pass)
 	if err != nil {
@@ -125,13 +128,18 @@ func (s *Service) authorize(r *http.Request, c *call) error {
 // at the registry.
 func (s *Service) allowed(r *http.Request, c *call, reg meta.Registry, repo, name, action string) error {
 	if c.caller.bearer {
+		// An admin user's token names repositories, not the registry's
+		// key: it must not open a registry recreated under the same name.
+		if key, ok := c.caller.admin(); ok && key != reg.Key {
+			return fmt.Errorf("token of the admin user of a deleted registry: %w", errdef.ErrDenied)
+		}
 		if c.caller.allows("repository", name, action) {
 			return nil
 		}
 		return fmt.Errorf("token lacks repository:%s:%s: %w", name, action, errdef.ErrDenied)
 	}
 	return s.meta.View(r.Context(), func(tx meta.Tx) error {
-		return authz.Check(tx, c.caller.principalID, reg.ResourceID, tokenActions[action])
+		return permits(tx, c.caller, reg, tokenActions[action])
 	})
 }
 
@@ -343,7 +351,7 @@ func (s *Service) grant(r *http.Request, hostReg string, who caller, scopes []st
 						want = []string{"pull", "push", "delete"}
 					}
 					for _, w := range want {
-						if act, ok := tokenActions[w]; ok && !slices.Contains(granted, w) && authz.Check(tx, who.principalID, rg.ResourceID, act) == nil {
+						if act, ok := tokenActions[w]; ok && !slices.Contains(granted, w) && permits(tx, who, rg, act) == nil {
 							granted = append(granted, w)
 						}
 					}

@@ -41,7 +41,7 @@ func (s *Service) catalog(w http.ResponseWriter, r *http.Request, c *call) error
 			if len(names) > want {
 				break
 			}
-			if authz.Check(tx, c.caller.principalID, rg.ResourceID, authz.ActionPull) != nil {
+			if permits(tx, c.caller, rg, authz.ActionPull) != nil {
 				continue
 			}
 			after := p.After
