@@ -34,6 +34,7 @@ const (
 	pushLarge                 // 16 MiB pushes, 4 writers
 	pullSmall                 // 1 MiB blob GETs, 8 readers (wrk)
 	pullHuge                  // 64 MiB blob GETs, 1 reader
+	pullHugeDiscard           // the same, body dropped in the client's kernel
 	manifestGet               // manifest GET by tag, 8 readers (wrk)
 	pushGiant                 // one 1 GiB chunked push; peak RSS
 	numLoads
@@ -94,6 +95,9 @@ func loadTable(o options) []load {
 		}},
 		{pullHuge, "pull a 64 MiB blob, 1 reader", func(ctx context.Context, t *target, fx fixtures) measurement {
 			return goGetLoad(ctx, t, "/v2/"+t.repo+"/blobs/"+fx.blob64MiB, nil, 1, o.duration, 64*mib)
+		}},
+		{pullHugeDiscard, "pull a 64 MiB blob, 1 reader, body dropped in the kernel", func(ctx context.Context, t *target, fx fixtures) measurement {
+			return discardGetLoad(ctx, t, "/v2/"+t.repo+"/blobs/"+fx.blob64MiB, 1, o.duration, 64*mib)
 		}},
 		{manifestGet, "GET manifest by tag, 8 readers", func(ctx context.Context, t *target, _ fixtures) measurement {
 			return getLoad(ctx, o, t, "/v2/"+t.repo+"/manifests/"+manifestTag, http.Header{"Accept": {ociManifest}}, 8, -1)

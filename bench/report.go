@@ -162,7 +162,10 @@ func rowsFor(id loadID) []row {
 		return []row{{name, "req/s", rate, ops, 0}, {name, "MB/s", rate, mbs, minPullMBps}, {name, "p50 ms", latency, p50, 0}, {name, "p99 ms", info, p99, 0}}
 	case pullHuge:
 		name := "pull 64 MiB, 1 reader"
-		return []row{{name, "MB/s", rate, mbs, 0}, {name, "p50 ms", latency, p50, 0}}
+		return []row{{name, "MB/s", rate, mbs, 0}, {name, "p50 ms", latency, p50, 0}, {name, "p99 ms", info, p99, 0}}
+	case pullHugeDiscard:
+		name := "pull 64 MiB, 1 reader, body dropped in the kernel"
+		return []row{{name, "MB/s", rate, mbs, 0}, {name, "p50 ms", latency, p50, 0}, {name, "p99 ms", info, p99, 0}}
 	case manifestGet:
 		name := "GET manifest by tag, 8 readers (wrk)"
 		return []row{{name, "req/s", rate, ops, 0}, {name, "p50 ms", latency, p50, 0}, {name, "p99 ms", info, p99, 0}}
