@@ -30,13 +30,13 @@ type loadID int
 
 // The loads, in report order.
 const (
-	pushSmall   loadID = iota // 1 MiB pushes, 4 writers
-	pushLarge                 // 16 MiB pushes, 4 writers
-	pullSmall                 // 1 MiB blob GETs, 8 readers (wrk)
-	pullHuge                  // 64 MiB blob GETs, 1 reader
-	pullHugeDiscard           // the same, body dropped in the client's kernel
-	manifestGet               // manifest GET by tag, 8 readers (wrk)
-	pushGiant                 // one 1 GiB chunked push; peak RSS
+	pushSmall       loadID = iota // 1 MiB pushes, 4 writers
+	pushLarge                     // 16 MiB pushes, 4 writers
+	pullSmall                     // 1 MiB blob GETs, 8 readers (wrk)
+	pullHuge                      // 64 MiB blob GETs, 1 reader
+	pullHugeDiscard               // the same, body dropped in the client's kernel
+	manifestGet                   // manifest GET by tag, 8 readers (wrk)
+	pushGiant                     // one 1 GiB chunked push; peak RSS
 	numLoads
 )
 
