@@ -138,6 +138,15 @@ func TestAzureCLI(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "InvalidTemplateDeployment") || !strings.Contains(r.stderr, "resources[0]") {
 		t.Fatalf("broken template: exit %d %s", r.code, r.stderr)
 	}
+	// Copy loops, conditions, reference() and listCredentials() through az.
+	dep = must("deployment", "group", "create", "-g", "myResourceGroup", "--template-file", tmpl("fleet.json"), "--parameters", "prefix=azfleet", "count=2")
+	if got := mustJSON(dig(dep, "properties", "outputs", "loginServers", "value")); got != `["`+srv.Addr+`/azfleet1","`+srv.Addr+`/azfleet2"]` ||
+		dig(dep, "properties", "outputs", "adminUser", "value") != "azfleet1" {
+		t.Fatalf("fleet deployment: %s %v", got, dep["properties"])
+	}
+	if s := must("acr", "show", "-n", "azfleet2"); s["sku"].(map[string]any)["name"] != "Standard" {
+		t.Fatalf("fleet registry 2: %v", s)
+	}
 	if r := az("deployment", "group", "list", "-g", "myResourceGroup", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"pipeline"`) {
 		t.Fatalf("deployment list: %d %s", r.code, r.stderr)
 	}

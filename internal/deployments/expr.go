@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -18,7 +19,16 @@ type scope struct {
 	location   string
 	tenant     string
 	deployment string
-	reference  func(id string) (any, error)
+	// loops holds the copy-loop indices in effect: "" is the resource's
+	// own loop, other keys are lower-cased loop names.
+	loops map[string]int
+	// declared maps the names of the template's resources (lower-cased)
+	// to their ids, for reference('name').
+	declared map[string]string
+	// reference and list reach the management plane; nil where the
+	// template may not use them yet (validation, names, dependsOn).
+	reference func(id, apiVersion string, full bool) (any, error)
+	list      func(action, id, apiVersion string, body any) (any, error)
 }
 
 // evalValue evaluates every "[...]" string inside v.
@@ -38,7 +48,15 @@ func (s *scope) evalValue(v any) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		if c, ok := x["copy"].([]any); ok {
+			if err := s.propertyCopies(c, out); err != nil {
+				return nil, fmt.Errorf("copy: %w", err)
+			}
+		}
 		for k, e := range x {
+			if _, isCopy := out[k]; isCopy || k == "copy" {
+				continue
+			}
 			r, err := s.evalValue(e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
@@ -48,6 +66,57 @@ func (s *scope) evalValue(v any) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// propertyCopies expands a property copy element, [{name, count, input}],
+// into out: each name becomes an array of count evaluated inputs, with
+// copyIndex('name') giving the position.
+func (s *scope) propertyCopies(specs []any, out map[string]any) error {
+	for i, sp := range specs {
+		spec, ok := sp.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d] must be an object with name, count and input", i)
+		}
+		nameRaw, _ := lookupFold(spec, "name")
+		name, ok := nameRaw.(string)
+		if !ok || name == "" {
+			return fmt.Errorf("[%d] needs a name", i)
+		}
+		countRaw, _ := lookupFold(spec, "count")
+		cv, err := s.evalValue(countRaw)
+		if err != nil {
+			return fmt.Errorf("[%d].count: %w", i, err)
+		}
+		count, ok := cv.(float64)
+		if !ok || count < 0 || count > maxCopy || count != float64(int(count)) {
+			return fmt.Errorf("[%d].count must be an integer from 0 to %d, got %v", i, maxCopy, cv)
+		}
+		input, ok := lookupFold(spec, "input")
+		if !ok {
+			return fmt.Errorf("[%d] needs an input", i)
+		}
+		loop := strings.ToLower(name)
+		saved, had := s.loops[loop]
+		if s.loops == nil {
+			s.loops = map[string]int{}
+		} else {
+			s.loops = maps.Clone(s.loops)
+		}
+		items := make([]any, int(count))
+		for j := range items {
+			s.loops[loop] = j
+			if items[j], err = s.evalValue(input); err != nil {
+				return fmt.Errorf("%s[%d]: %w", name, j, err)
+			}
+		}
+		if had {
+			s.loops[loop] = saved
+		} else {
+			delete(s.loops, loop)
+		}
+		out[name] = items
+	}
+	return nil
 }
 
 // evalString evaluates a template expression string; "[[" escapes a
@@ -218,7 +287,11 @@ func (p *parser) primary() (any, error) {
 				return nil, fmt.Errorf("expected , or ) in %s()", name)
 			}
 		}
-		return p.s.call(strings.ToLower(name), args)
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "list") && len(lower) > 4 {
+			return p.s.listCall(name, args)
+		}
+		return p.s.call(lower, args)
 	}
 	return nil, fmt.Errorf("unexpected %q", string(c))
 }

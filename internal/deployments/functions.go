@@ -2,6 +2,7 @@ package deployments
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -141,6 +142,8 @@ func (s *scope) call(name string, args []any) (any, error) {
 			}
 		}
 		return res, nil
+	case "null":
+		return nil, nil
 	case "true":
 		return true, nil
 	case "false":
@@ -185,16 +188,74 @@ func (s *scope) call(name string, args []any) (any, error) {
 		n, err := str(2)
 		return strings.ReplaceAll(a, o, n), err
 	case "reference":
-		id, err := str(0)
-		if err != nil {
-			return nil, err
-		}
-		if s.reference == nil {
-			return nil, fmt.Errorf("reference() is only available in outputs")
-		}
-		return s.reference(id)
+		return s.referenceCall(args)
+	}
+	if v, ok, err := s.callMore(name, args); ok {
+		return v, err
 	}
 	return nil, fmt.Errorf("the template function '%s' is not supported", name)
+}
+
+// errDeferred marks a function that only the running deployment can
+// evaluate: validation skips what depends on it.
+var errDeferred = errors.New("it is evaluated when the deployment runs")
+
+// referenceCall implements reference(resourceIdOrName, [apiVersion], ['Full']).
+func (s *scope) referenceCall(args []any) (any, error) {
+	a := argReader{fn: "reference", args: args}
+	if err := a.count(1, 3); err != nil {
+		return nil, err
+	}
+	id, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	var api string
+	if len(args) > 1 {
+		if api, err = a.str(1); err != nil {
+			return nil, err
+		}
+	}
+	full := false
+	if len(args) > 2 {
+		f, err := a.str(2)
+		if err != nil || !strings.EqualFold(f, "Full") {
+			return nil, fmt.Errorf("reference() third argument must be 'Full'")
+		}
+		full = true
+	}
+	if s.reference == nil {
+		return nil, fmt.Errorf("reference('%s') cannot be used here: %w", id, errDeferred)
+	}
+	if !strings.HasPrefix(id, "/") {
+		declared, ok := s.declared[strings.ToLower(id)]
+		if !ok {
+			return nil, fmt.Errorf("reference('%s'): no resource of that name is declared in the template; pass a resource id", id)
+		}
+		id = declared
+	}
+	return s.reference(id, api, full)
+}
+
+// listCall implements the list* functions, such as
+// listCredentials(resourceId, apiVersion): a POST of that action.
+func (s *scope) listCall(action string, args []any) (any, error) {
+	a := argReader{fn: action, args: args}
+	if err := a.count(2, 3); err != nil {
+		return nil, err
+	}
+	id, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	api, err := a.str(1)
+	if err != nil {
+		return nil, err
+	}
+	if s.list == nil {
+		return nil, fmt.Errorf("%s('%s') cannot be used here: %w", action, id, errDeferred)
+	}
+	return s.list(action, id, api, a.at(2))
 }
 
 // variable evaluates a variable on first use, detecting cycles.

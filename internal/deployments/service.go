@@ -121,6 +121,9 @@ func (s *Service) parse(w http.ResponseWriter, r *http.Request) (request, []plan
 		given[k] = v.Value
 	}
 	rs, params, err := plan(req.Properties.Template, given, sc)
+	if err == nil {
+		err = preflight(rs, sc)
+	}
 	if err != nil {
 		var te *TemplateError
 		if errors.As(err, &te) {
@@ -129,6 +132,18 @@ func (s *Service) parse(w http.ResponseWriter, r *http.Request) (request, []plan
 		return req, nil, nil, nil, err
 	}
 	return req, rs, params, sc, nil
+}
+
+// preflight evaluates every resource body before anything is deployed, as
+// ARM validates a template first; only what needs the running deployment
+// (reference, list*) is left for later.
+func preflight(rs []planned, sc *scope) error {
+	for _, p := range rs {
+		if _, err := p.body(sc); err != nil && !errors.Is(err, errDeferred) {
+			return err
+		}
+	}
+	return nil
 }
 
 // invalid is the ARM answer to a template error, with its path as target.
@@ -170,17 +185,21 @@ func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 		arm.WriteError(w, wrapValidation(err))
 		return
 	}
+	s.connect(r, sc, rs)
 	var failure error
 	var outputsRes []map[string]string
 	var details []map[string]string
 	for _, p := range rs {
-		status, body := s.call(r, http.MethodPut, p.id, p.apiVersion, p.body)
+		body, err := p.body(sc)
+		if err != nil {
+			details = append(details, map[string]string{"code": "InvalidTemplate", "message": err.Error(), "target": p.id})
+			failure = arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "At least one resource deployment operation failed. Please list deployment operations for details.")
+			break
+		}
+		status, out := s.call(r, http.MethodPut, p.id, p.apiVersion, body)
 		if status >= 300 {
-			var env struct {
-				Error struct{ Code, Message string }
-			}
-			json.Unmarshal(body, &env)
-			details = append(details, map[string]string{"code": env.Error.Code, "message": env.Error.Message, "target": p.id})
+			code, msg := armError(out)
+			details = append(details, map[string]string{"code": code, "message": msg, "target": p.id})
 			failure = arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "At least one resource deployment operation failed. Please list deployment operations for details.")
 			break
 		}
@@ -188,30 +207,15 @@ func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 	}
 	outputs := map[string]any{}
 	if failure == nil {
-		versions := map[string]string{}
-		for _, p := range rs {
-			versions[strings.ToLower(p.id)] = p.apiVersion
-		}
-		sc.reference = func(id string) (any, error) {
-			v, ok := versions[strings.ToLower(id)]
-			if !ok {
-				v = "2025-11-01"
-			}
-			status, body := s.call(r, http.MethodGet, id, v, nil)
-			if status != http.StatusOK {
-				return nil, fmt.Errorf("reference('%s'): the resource was not found", id)
-			}
-			var doc map[string]any
-			json.Unmarshal(body, &doc)
-			return doc["properties"], nil
-		}
 		for name, o := range req.Properties.Template.Outputs {
-			v, err := sc.evalValue(o.Value)
+			v, ok, err := sc.evalOutput(o)
 			if err != nil {
 				failure = invalid("outputs."+name, err)
 				break
 			}
-			outputs[name] = map[string]any{"type": o.Type, "value": v}
+			if ok {
+				outputs[name] = map[string]any{"type": o.Type, "value": v}
+			}
 		}
 	}
 	end := s.now().UTC()
@@ -231,6 +235,59 @@ func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 	}
 	arm.SetAsyncHeaders(w, r, opPath)
 	arm.WriteJSON(w, http.StatusCreated, doc)
+}
+
+// connect lets the scope's reference() and list*() reach the management
+// plane as the deploying caller, once resources are being deployed.
+func (s *Service) connect(r *http.Request, sc *scope, rs []planned) {
+	versions := map[string]string{}
+	for _, p := range rs {
+		versions[strings.ToLower(p.id)] = p.apiVersion
+	}
+	sc.reference = func(id, api string, full bool) (any, error) {
+		if api == "" {
+			if api = versions[strings.ToLower(id)]; api == "" {
+				return nil, fmt.Errorf("reference('%s') needs an apiVersion: the resource is not deployed by this template", id)
+			}
+		}
+		status, body := s.call(r, http.MethodGet, id, api, nil)
+		if status != http.StatusOK {
+			_, msg := armError(body)
+			return nil, fmt.Errorf("reference('%s'): %s", id, msg)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return nil, fmt.Errorf("reference('%s'): %v", id, err)
+		}
+		if full {
+			return doc, nil
+		}
+		return doc["properties"], nil
+	}
+	sc.list = func(action, id, api string, in any) (any, error) {
+		status, body := s.call(r, http.MethodPost, id+"/"+action, api, in)
+		if status != http.StatusOK {
+			_, msg := armError(body)
+			return nil, fmt.Errorf("%s('%s'): %s", action, id, msg)
+		}
+		var out any
+		if err := json.Unmarshal(body, &out); err != nil {
+			return nil, fmt.Errorf("%s('%s'): %v", action, id, err)
+		}
+		return out, nil
+	}
+}
+
+// armError reads the code and message of an ARM error envelope.
+func armError(body []byte) (code, msg string) {
+	var env struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal(body, &env)
+	if env.Error.Message == "" {
+		return "ResourceNotFound", "the request failed"
+	}
+	return env.Error.Code, env.Error.Message
 }
 
 func failureWithDetails(failure error, details []map[string]string) error {
