@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
@@ -76,6 +78,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, Identity: ids.Routes, Tokens: ids, IsData: oci.IsDataPlane})
 
 	go sweepUploads(ctx, data, cfg.UploadTTL)
+	go purgeOperations(ctx, store, log)
 	return srv.Serve(ctx, ln)
 }
 
@@ -87,6 +90,26 @@ func ensureOwner(ctx context.Context, store meta.Store, boot identity.Bootstrap)
 	return store.Update(ctx, func(tx meta.Tx) error {
 		return tx.PutResource(authz.NewAssignment(assignmentID, scope, authz.OwnerRoleID, boot.ObjectID))
 	})
+}
+
+// purgeOperations deletes ARM operation records past their retention,
+// once at start and then hourly, so they do not pile up forever.
+func purgeOperations(ctx context.Context, store meta.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := arm.PurgeOperations(ctx, store, time.Now().Add(-arm.OperationRetention))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("purging operation records", "err", err)
+		} else if n > 0 {
+			log.Info("purged operation records", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // sweepUploads removes abandoned uploads periodically.

@@ -1,11 +1,15 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/google/uuid"
 )
@@ -47,6 +51,55 @@ func RecordOperation(tx meta.Resources, sub, namespace, location string, start, 
 		return "", err
 	}
 	return path, tx.PutResource(meta.Resource{ID: path, Type: OperationType, Document: doc, CreatedAt: start, UpdatedAt: end})
+}
+
+// OperationRetention is how long operation records stay pollable. Clients
+// poll within minutes; a day leaves room for a paused client.
+const OperationRetention = 24 * time.Hour
+
+// PurgeOperations deletes operation records that ended before cutoff, a
+// page at a time so no transaction grows with the backlog, and returns how
+// many it deleted.
+func PurgeOperations(ctx context.Context, store meta.Store, cutoff time.Time) (int, error) {
+	const batch = 500
+	deleted, after := 0, ""
+	for {
+		var old []string
+		var last string
+		var n int
+		err := store.View(ctx, func(tx meta.Tx) error {
+			ops, err := tx.ListResources("", OperationType, meta.Page{After: after, Limit: batch})
+			for _, op := range ops {
+				if op.UpdatedAt.Before(cutoff) {
+					old = append(old, op.ID)
+				}
+				last = strings.ToLower(op.ID)
+			}
+			n = len(ops)
+			return err
+		})
+		if err != nil {
+			return deleted, err
+		}
+		if len(old) > 0 {
+			err = store.Update(ctx, func(tx meta.Tx) error {
+				for _, id := range old {
+					if err := tx.DeleteResource(id); err != nil && !errors.Is(err, errdef.ErrNotFound) {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return deleted, err
+			}
+			deleted += len(old)
+		}
+		if n < batch {
+			return deleted, nil
+		}
+		after = last
+	}
 }
 
 // absolute is the polling URL of path, in the api-version of the request.
