@@ -18,6 +18,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
+	"github.com/bulkhead-registry/bulkhead/internal/gc"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
@@ -79,6 +80,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	go sweepUploads(ctx, data, cfg.UploadTTL)
 	go purgeOperations(ctx, store, log)
+	if cfg.GCInterval > 0 {
+		go gc.Run(ctx, gc.Options{Store: store, Blobs: blobs, Interval: cfg.GCInterval, Grace: cfg.GCGrace, Log: log, Metrics: srv.Metrics()})
+	}
 	return srv.Serve(ctx, ln)
 }
 

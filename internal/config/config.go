@@ -40,6 +40,12 @@ type Config struct {
 	// UploadTTL is how long an untouched upload lives before cleanup.
 	// Default 24h.
 	UploadTTL time.Duration
+	// GCInterval is how often unreferenced blob bytes are collected; 0
+	// turns collection off. Default 1h.
+	GCInterval time.Duration
+	// GCGrace is how long a committed blob may stay unreferenced before
+	// collection may delete it. Default 1h.
+	GCGrace time.Duration
 	// BootstrapSecret, when set on first start, becomes the bootstrap
 	// principal's secret. Env BULKHEAD_BOOTSTRAP_SECRET only (never a flag, so
 	// it does not show in process listings).
@@ -71,6 +77,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an abandoned upload is kept")
+	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often unreferenced blob bytes are deleted (0 turns it off)")
+	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -119,6 +127,12 @@ func (c *Config) Validate() error {
 	}
 	if c.UploadTTL <= 0 {
 		errs = append(errs, errors.New("--upload-ttl must be positive"))
+	}
+	if c.GCInterval < 0 {
+		errs = append(errs, errors.New("--gc-interval must not be negative"))
+	}
+	if c.GCGrace < time.Second {
+		errs = append(errs, errors.New("--gc-grace must be at least 1s: it protects pushes in flight"))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must not be negative"))

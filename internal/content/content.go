@@ -67,6 +67,21 @@ type Deleter interface {
 	Delete(ctx context.Context, d digest.Digest) error
 }
 
+// Collector is an optional capability for online garbage collection. The
+// caller decides, from metadata, that a blob is unreferenced; Collector
+// makes deleting it safe against a concurrent commit of the same digest:
+// every commit, new or duplicate, marks the blob as committed now, and
+// DeleteIdle removes only blobs not committed since the cutoff, atomically
+// with respect to commits.
+type Collector interface {
+	// Blobs calls fn for every committed blob with its size and the time
+	// it was last committed. An error from fn stops the walk.
+	Blobs(ctx context.Context, fn func(d digest.Digest, size int64, committed time.Time) error) error
+	// DeleteIdle removes d when it was last committed before cutoff and
+	// reports whether it did. A missing blob is not an error.
+	DeleteIdle(ctx context.Context, d digest.Digest, cutoff time.Time) (bool, error)
+}
+
 // Redirecter is an optional capability: a backend that can hand clients a
 // direct, time-limited URL (for example an Azure SAS URL) implements it.
 // Callers find it with a type assertion.

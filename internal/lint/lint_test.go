@@ -29,6 +29,7 @@ var rank = map[string]int{
 	"authz":       2,
 	"transfer":    2,
 	"audit":       2,
+	"gc":          2,
 	"identity":    3,
 	"arm":         3,
 	"acr":         3,
@@ -46,7 +47,7 @@ var sameRank = map[[2]string]bool{
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.
-var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config"}
+var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config", "gc"}
 
 type goFile struct {
 	path string // relative to the module root

@@ -19,6 +19,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -46,6 +47,10 @@ type Server struct {
 	ready   atomic.Bool
 	handler http.Handler
 }
+
+// Metrics is the registry behind GET /metrics, for components outside
+// the server to add their series to.
+func (s *Server) Metrics() prometheus.Registerer { return s.metrics.reg }
 
 // New builds the server's handler tree.
 func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {

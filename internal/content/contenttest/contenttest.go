@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore func(t *testing.T) content.Store) {
 		{"concurrent commits of the same content", testConcurrentCommit},
 		{"partial upload never visible", testPartialInvisible},
 		{"sweeper", testSweeper},
+		{"collector lists and deletes idle blobs", testCollectorListsAndDeletes},
+		{"collector keeps a blob committed again", testCollectorDuplicateRefreshes},
+		{"collector racing a commit", testCollectorRace},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

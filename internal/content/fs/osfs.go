@@ -4,13 +4,14 @@ import (
 	"errors"
 	"io"
 	"os"
+	"time"
 )
 
 // fileSystem is every filesystem operation the store performs. It exists so
 // that tests can fail any single step and simulate a power loss on real files
-// (STYLE rule 14); production always uses osFS. Eight methods, because each
-// durability step (create, write, sync, rename, mkdir, directory sync) must
-// be separately observable.
+// (STYLE rule 14); production always uses osFS. Each durability step
+// (create, write, sync, rename, mkdir, directory sync) is its own method so
+// that it is separately observable.
 type fileSystem interface {
 	// Open opens a committed blob or a sidecar read-only. It returns
 	// *os.File, not file, so that Store.Open can hand the kernel a
@@ -23,6 +24,9 @@ type fileSystem interface {
 	Rename(oldpath, newpath string) error
 	Remove(name string) error
 	Mkdir(name string, perm os.FileMode) error
+	// Chtimes sets a committed blob's times: its modification time records
+	// the last commit, which garbage collection reads.
+	Chtimes(name string, atime, mtime time.Time) error
 	// SyncDir makes the entries of directory name (creations, renames into
 	// it) durable.
 	SyncDir(name string) error
@@ -56,6 +60,9 @@ func (osFS) ReadDir(name string) ([]os.DirEntry, error) { return os.ReadDir(name
 func (osFS) Rename(oldpath, newpath string) error       { return os.Rename(oldpath, newpath) }
 func (osFS) Remove(name string) error                   { return os.Remove(name) }
 func (osFS) Mkdir(name string, perm os.FileMode) error  { return os.Mkdir(name, perm) }
+func (osFS) Chtimes(name string, atime, mtime time.Time) error {
+	return os.Chtimes(name, atime, mtime)
+}
 
 func (osFS) SyncDir(name string) error {
 	d, err := os.Open(name)

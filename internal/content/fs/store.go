@@ -42,6 +42,11 @@ type Store struct {
 	// into a directory that another goroutine created but has not yet made
 	// durable in its parent.
 	dirMu sync.Mutex
+
+	// commits stripes a lock over digests: a commit's check-and-touch or
+	// rename and garbage collection's check-and-delete of the same blob
+	// never interleave.
+	commits [64]sync.Mutex
 }
 
 var (

@@ -218,16 +218,20 @@ func (w *writer) verify(size int64, expected digest.Digest) error {
 	return nil
 }
 
-// publish moves a verified upload into place. Cleanup failures after the blob
-// is durable are ignored: the blob is stored, and SweepUploads removes what is
-// left.
+// publish moves a verified upload into place and marks the blob as
+// committed now, under the digest's commit lock, so that garbage collection
+// cannot delete a blob this commit vouches for (content.Collector). Cleanup
+// failures after the blob is durable are ignored: the blob is stored, and
+// SweepUploads removes what is left.
 func (w *writer) publish(d digest.Digest) error {
 	target, err := w.s.blobPath(d)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(target)
-	if _, err := w.s.fs.Stat(target); err == nil {
+	if existed, err := w.s.touchIfStored(d, target); err != nil {
+		return err
+	} else if existed {
 		// Already stored, perhaps by a concurrent commit that renamed it
 		// but has not yet synced the directory: sync before reporting
 		// success, or a crash could lose a blob this commit vouched for.
@@ -249,7 +253,7 @@ func (w *writer) publish(d digest.Digest) error {
 	}
 	// Concurrent commits of the same digest rename identical, verified
 	// bytes over each other, which is atomic and harmless.
-	if err := w.s.fs.Rename(w.data, target); err != nil {
+	if err := w.s.renameCommitted(d, w.data, target); err != nil {
 		return err
 	}
 	if err := w.s.fs.SyncDir(dir); err != nil {
