@@ -73,12 +73,27 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("acr create: %v", created)
 	}
 
+	// An image to import, and a target registry for it.
+	if _, err := newPusher(srv).pushImage("myregistry/app", "v1", []byte("az import layer")); err != nil {
+		t.Fatal(err)
+	}
+	must("acr", "create", "-n", "importtarget", "-g", "myResourceGroup", "--sku", "Basic")
+	sourceID := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/myResourceGroup/providers/Microsoft.ContainerRegistry/registries/myregistry"
+
 	seed := []string{"resource", "update", "--resource-group", "myResourceGroup", "--name", "myregistry",
 		"--resource-type", "Microsoft.ContainerRegistry/registries", "--api-version", "2021-06-01-preview"}
 	got := must(append(seed, "--set", "properties.policies.exportPolicy.status=disabled", "--set", "properties.publicNetworkAccess=disabled")...)
 	if dig(got, "properties", "policies", "exportPolicy", "status") != "disabled" || dig(got, "properties", "publicNetworkAccess") != "Disabled" ||
 		got["name"] != "myregistry" || dig(got, "sku", "name") != "Premium" || dig(got, "properties", "loginServer") == nil {
 		t.Fatalf("seed update printed %v", got)
+	}
+	// With exports disabled, az acr import fails by login server and by
+	// resource id.
+	for _, args := range [][]string{{"--source", srv.Addr + "/myregistry/app:v1"}, {"--source", "app:v1", "--registry", sourceID}} {
+		r := az(append([]string{"acr", "import", "-n", "importtarget"}, args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "ExportsDisabled") {
+			t.Fatalf("az acr import %v from an export-disabled registry: exit %d %s", args, r.code, r.stderr)
+		}
 	}
 	r := az(append(seed, "--set", "properties.publicNetworkAccess=enabled")...)
 	want := "(BadRequest) Enabling public network access is not supported because the registry 'myregistry' has exports disabled."
@@ -90,6 +105,12 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("re-enable exports printed %v", got)
 	}
 
+	if r := az("acr", "import", "-n", "importtarget", "--source", "app:v1", "--registry", sourceID, "--image", "copied/app:v1"); r.code != 0 {
+		t.Fatalf("az acr import after exports are enabled: exit %d %s", r.code, r.stderr)
+	}
+	if resp, _, err := newPusher(srv).do("GET", "/v2/importtarget/copied/app/manifests/v1", nil, "Accept", "application/vnd.oci.image.manifest.v1+json"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("imported image: %v %v", err, resp)
+	}
 	if s := must("acr", "show", "-n", "myregistry"); s["name"] != "myregistry" {
 		t.Fatalf("acr show: %v", s)
 	}

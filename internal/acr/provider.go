@@ -114,6 +114,7 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("POST "+reg+"/listCredentials", p.credentials(false))
 	mux.HandleFunc("POST "+reg+"/regenerateCredential", p.credentials(true))
 	mux.HandleFunc("GET "+reg+"/listUsages", p.listUsages)
+	mux.HandleFunc("POST "+reg+"/importImage", p.handle(registryVersions, p.importImage))
 	p.pipelineRoutes(mux, reg)
 	arm.OperationRoutes(mux, p.meta, providerNamespace)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

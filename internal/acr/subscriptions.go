@@ -128,6 +128,7 @@ func (p *Provider) listOperations(w http.ResponseWriter, r *http.Request) {
 		{"registries/delete", "Deletes a container registry."},
 		{"registries/listCredentials/action", "Lists the login credentials for the specified container registry."},
 		{"registries/regenerateCredential/action", "Regenerates one of the login credentials for the specified container registry."},
+		{"registries/importImage/action", "Import Image to container registry with the specified parameters."},
 		{"registries/listUsages/read", "Lists the quota usages for the specified container registry."},
 		{"registries/pull/read", "Pull or Get images from a container registry."},
 		{"registries/push/write", "Push or Write images to a container registry."},

@@ -47,7 +47,7 @@ var sameRank = map[[2]string]bool{
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.
-var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config", "gc"}
+var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config", "gc", "transfer"}
 
 type goFile struct {
 	path string // relative to the module root

@@ -1,0 +1,289 @@
+package acr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/egress"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/transfer"
+)
+
+// importParams is ImportImageParameters (acr-api.md §6.4).
+type importParams struct {
+	Source *struct {
+		ResourceID  string `json:"resourceId"`
+		RegistryURI string `json:"registryUri"`
+		Credentials *struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		} `json:"credentials"`
+		SourceImage string `json:"sourceImage"`
+	} `json:"source"`
+	TargetTags                 []string `json:"targetTags"`
+	UntaggedTargetRepositories []string `json:"untaggedTargetRepositories"`
+	Mode                       string   `json:"mode"`
+}
+
+// importImage serves Registries_ImportImage: it copies an image from a
+// registry of this service into the addressed one, in one transaction with
+// the egress decision on the source (DESIGN.md rule 1). It answers 202 with
+// a Location that is already done, as ACR's LRO.
+func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request) error {
+	var in importParams
+	if err := arm.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	req, src, err := p.parseImport(r, in)
+	if err != nil {
+		return err
+	}
+	start := p.now().UTC()
+	var opPath string
+	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
+		targetID := q.registryID().String()
+		if err := authorize(r.Context(), tx, targetID, RegistryType+"/importImage/action"); err != nil {
+			return err
+		}
+		target, targetDoc, err := loadRegistry(tx, q.sub, q.group, q.name)
+		if err != nil {
+			return err
+		}
+		source, sourceDoc, err := src.load(tx)
+		if err != nil {
+			return err
+		}
+		byURI := src.id == nil
+		if err := authorizeLinked(r, tx, targetID, source.ResourceID); err != nil {
+			return err
+		}
+		if err := asARM(egress.Check(egressSource(sourceDoc), egress.ChannelImportSource)); err != nil {
+			return err
+		}
+		if byURI && egressSource(sourceDoc).PublicAccessDisabled {
+			// ACR: a source with public access disabled must be named by
+			// resource id; its login server is not reachable for the import.
+			return arm.Errorf(http.StatusBadRequest, "InvalidParameters",
+				"The source registry '%s' has public network access disabled: reference it by resourceId, not by registryUri '%s'.", source.Name, in.Source.RegistryURI)
+		}
+		req.Source, req.Target, req.Now = source, target, start
+		if _, err := transfer.Import(tx, req); err != nil {
+			return importError(err)
+		}
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(targetDoc.Location), start, p.now().UTC(), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// sourceRef is the source registry as the request names it.
+type sourceRef struct {
+	id   *arm.ID // by resourceId
+	name string  // by registryUri, resolved to a local registry name
+	as   string  // what the request said, for messages
+}
+
+// parseImport validates the body and names the source registry; the
+// registries themselves are loaded later, in the transaction.
+func (p *Provider) parseImport(r *http.Request, in importParams) (transfer.ImportRequest, sourceRef, error) {
+	var req transfer.ImportRequest
+	var src sourceRef
+	bad := func(format string, args ...any) error {
+		return arm.Errorf(http.StatusBadRequest, "InvalidParameters", format, args...)
+	}
+	if in.Source == nil || in.Source.SourceImage == "" {
+		return req, src, bad("source.sourceImage is required, for example 'hello-world:latest'.")
+	}
+	image := in.Source.SourceImage
+	switch {
+	case in.Source.ResourceID != "":
+		id, err := arm.ParseID(in.Source.ResourceID)
+		if err != nil {
+			return req, src, err
+		}
+		if !strings.EqualFold(id.Provider, providerNamespace) || len(id.Types) != 1 || !strings.EqualFold(id.Types[0], "registries") || id.ResourceGroup == "" {
+			return req, src, bad("source.resourceId '%s' is not a container registry id.", in.Source.ResourceID)
+		}
+		src = sourceRef{id: &id, as: in.Source.ResourceID}
+	case in.Source.RegistryURI != "":
+		src.as = in.Source.RegistryURI
+		src.name, image = p.localSource(r, in.Source.RegistryURI, image)
+		if src.name == "" {
+			return req, src, bad("The source registry '%s' is not a registry of this Bulkhead service; importing from other registries is not supported. Reference a local registry by its resourceId or login server.", in.Source.RegistryURI)
+		}
+	default:
+		return req, src, bad("source needs a resourceId (a registry of this service) or a registryUri.")
+	}
+	img, err := transfer.ParseImage(image, true)
+	if err != nil {
+		return req, src, bad("source.sourceImage %s.", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+	}
+	req.Image = img
+	for _, t := range in.TargetTags {
+		tt, err := transfer.ParseImage(t, false)
+		if err != nil || tt.Digest != "" {
+			return req, src, bad("targetTags entry '%s' must be 'repository' or 'repository:tag'.", t)
+		}
+		if tt.Tag == "" {
+			tt.Tag = img.Tag
+			if tt.Tag == "" {
+				tt.Tag = "latest"
+			}
+		}
+		req.TargetTags = append(req.TargetTags, tt)
+	}
+	for _, repo := range in.UntaggedTargetRepositories {
+		u, err := transfer.ParseImage(repo, false)
+		if err != nil || u.Tag != "" || u.Digest != "" {
+			return req, src, bad("untaggedTargetRepositories entry '%s' must be a repository name.", repo)
+		}
+		req.Untagged = append(req.Untagged, u.Repository)
+	}
+	switch strings.ToLower(in.Mode) {
+	case "", "noforce":
+	case "force":
+		req.Force = true
+	default:
+		return req, src, bad("mode '%s' is not valid; use NoForce or Force.", in.Mode)
+	}
+	return req, src, nil
+}
+
+// load reads the source registry inside tx.
+func (s sourceRef) load(tx meta.Tx) (meta.Registry, Registry, error) {
+	notFound := arm.Errorf(http.StatusNotFound, "SourceRegistryNotFound", "The source registry '%s' was not found.", s.as)
+	if s.id != nil {
+		row, doc, err := loadRegistry(tx, s.id.Subscription, s.id.ResourceGroup, s.id.Names[0])
+		if errors.Is(err, errdef.ErrNotFound) {
+			return row, doc, notFound
+		}
+		return row, doc, err
+	}
+	row, err := tx.RegistryByName(s.name)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return row, Registry{}, notFound
+	}
+	if err != nil {
+		return row, Registry{}, err
+	}
+	var doc Registry
+	if err := json.Unmarshal(row.Document, &doc); err != nil {
+		return row, doc, fmt.Errorf("registry %s document: %w", row.Name, err)
+	}
+	return row, doc, nil
+}
+
+// localSource resolves a registryUri to a registry of this service and
+// returns its name and the image within it, or "" when the uri names
+// another server. Every name a local registry answers to is matched (host
+// mode and path mode, any case, default ports, a trailing dot, a scheme),
+// so no alias reaches around the egress gate; nothing here pulls from the
+// network, so a uri that is not matched cannot move content either.
+//
+//	<name><suffix>[:port]                         host mode, image as given
+//	<this host>[:port]/<name>                     path mode, image as given
+//	<this host>[:port] with image <name>/<repo>   path mode, as az splits it
+func (p *Provider) localSource(r *http.Request, uri, image string) (name, img string) {
+	s := strings.ToLower(strings.TrimSpace(uri))
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	s = strings.TrimSuffix(s, "/")
+	hostport, path, _ := strings.Cut(s, "/")
+	host := hostOnly(hostport)
+	if p.suffix != "" && path == "" && strings.HasSuffix(host, p.suffix) {
+		return strings.TrimSuffix(host, p.suffix), image
+	}
+	if !sameServer(host, portOf(hostport), r.Host) {
+		return "", image
+	}
+	switch {
+	case path != "" && !strings.Contains(path, "/"):
+		return path, image
+	case path == "":
+		if reg, rest, ok := strings.Cut(image, "/"); ok {
+			return strings.ToLower(reg), rest
+		}
+	}
+	return "", image
+}
+
+// hostOnly strips the port, brackets and a trailing dot.
+func hostOnly(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	return strings.TrimSuffix(strings.Trim(h, "[]"), ".")
+}
+
+func portOf(hostport string) string {
+	if _, port, err := net.SplitHostPort(hostport); err == nil {
+		return port
+	}
+	return ""
+}
+
+// sameServer reports whether host:port names the server the request came
+// to: the same host (or, for loopback, any loopback name) and the same
+// port, where 443 and 80 count as no port.
+func sameServer(host, port, requestHost string) bool {
+	own := hostOnly(strings.ToLower(requestHost))
+	if defaultPort(port) != defaultPort(portOf(requestHost)) {
+		return false
+	}
+	return host == own || isLoopback(host) && isLoopback(own)
+}
+
+func defaultPort(p string) string {
+	if p == "443" || p == "80" {
+		return ""
+	}
+	return p
+}
+
+func isLoopback(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authorizeLinked checks that the caller may read the source registry,
+// with ARM's message for a linked scope.
+func authorizeLinked(r *http.Request, tx meta.Tx, targetID, sourceID string) error {
+	err := authorize(r.Context(), tx, sourceID, RegistryType+"/read")
+	var ae *arm.Error
+	if errors.As(err, &ae) && ae.Code == "AuthorizationFailed" {
+		return arm.Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
+			"The client has permission to perform action '%s/importImage/action' on scope '%s'; however, it does not have permission to perform action 'read' on the linked scope(s) '%s'.",
+			RegistryType, targetID, sourceID)
+	}
+	return err
+}
+
+// importError maps the copy's failures to ARM errors.
+func importError(err error) error {
+	msg := strings.TrimSuffix(err.Error(), ": "+errdef.ErrNotFound.Error())
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+		return arm.Errorf(http.StatusNotFound, "ImageNotFound", "%s", msg)
+	case errors.Is(err, errdef.ErrConflict):
+		return arm.Errorf(http.StatusConflict, "TagAlreadyExists", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrConflict.Error()))
+	case errors.Is(err, errdef.ErrInvalidArgument):
+		return arm.Errorf(http.StatusBadRequest, "InvalidParameters", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+	}
+	return err
+}
