@@ -24,6 +24,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
+	"github.com/bulkhead-registry/bulkhead/internal/vnet"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -71,8 +72,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("bootstrap principal ready", "tenant", boot.TenantID, "subscription", boot.SubscriptionID, "client_id", boot.ClientID,
 		"credentials", filepath.Join(cfg.DataDir, "bootstrap.json"))
 
-	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL, Logger: log})
+	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL,
+		TrustedProxies: cfg.TrustedProxies, Logger: log})
 	mux := http.NewServeMux()
+	vnet.New(vnet.Options{Meta: store, Logger: log}).Routes(mux)
 	mgmt := acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(mux)
 	// Templates apply each resource through the management plane itself.
 	deployments.New(deployments.Options{Meta: store, Apply: func() http.Handler { return mgmt }}).Routes(mux)

@@ -39,6 +39,8 @@ func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Tim
 		props = *in.Properties
 	}
 	props.LoginServer = nil
+	// Connections are made by private endpoints, never by a registry PUT.
+	props.PrivateEndpointConnections = nil
 	props.CreationDate = ptr(now)
 	props.ProvisioningState = ptr(ProvisioningStateSucceeded)
 	applyDefaults(&props, now)
@@ -53,6 +55,9 @@ func replaceRegistry(old, in Registry, caller authz.Caller, now time.Time) Regis
 	out.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
 	if old.Properties != nil && old.Properties.CreationDate != nil {
 		out.Properties.CreationDate = old.Properties.CreationDate
+	}
+	if old.Properties != nil && old.Properties.PrivateEndpointConnections != nil {
+		out.Properties.PrivateEndpointConnections = old.Properties.PrivateEndpointConnections
 	}
 	return out
 }

@@ -116,6 +116,7 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("GET "+reg+"/listUsages", p.listUsages)
 	mux.HandleFunc("POST "+reg+"/importImage", p.handle(registryVersions, p.importImage))
 	p.pipelineRoutes(mux, reg)
+	p.connectionRoutes(mux, reg)
 	arm.OperationRoutes(mux, p.meta, providerNamespace)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ARM ignores a trailing slash (az sends one when listing

@@ -24,6 +24,12 @@ var canonicalSegments = map[string]string{
 	"listcredentials":             "listCredentials",
 	"regeneratecredential":        "regenerateCredential",
 	"listusages":                  "listUsages",
+	"importimage":                 "importImage",
+	"microsoft.network":           "Microsoft.Network",
+	"virtualnetworks":             "virtualNetworks",
+	"subnets":                     "subnets",
+	"privateendpoints":            "privateEndpoints",
+	"privateendpointconnections":  "privateEndpointConnections",
 	"resources":                   "resources",
 	"deployments":                 "deployments",
 	"validate":                    "validate",
@@ -37,7 +43,8 @@ var canonicalSegments = map[string]string{
 // its casing even when it spells a keyword ("…/resourceGroups/registries").
 var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true,
 	"exportpipelines": true, "importpipelines": true, "deployments": true, "locations": true,
-	"operationstatuses": true, "operationresults": true}
+	"operationstatuses": true, "operationresults": true, "virtualnetworks": true, "subnets": true,
+	"privateendpoints": true, "privateendpointconnections": true}
 
 // CanonicalPath fixes the casing of ARM's literal segments and collapses
 // repeated slashes (az sends "Microsoft.ContainerRegistry//registries").

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,9 @@ type Config struct {
 	// UploadTTL is how long an untouched upload lives before cleanup.
 	// Default 24h.
 	UploadTTL time.Duration
+	// TrustedProxies are the peers (CIDRs) whose X-Forwarded-For header
+	// names the client for network rules. Default none.
+	TrustedProxies []netip.Prefix
 	// GCInterval is how often unreferenced blob bytes are collected; 0
 	// turns collection off. Default 1h.
 	GCInterval time.Duration
@@ -77,6 +81,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an abandoned upload is kept")
+	proxies := fs.String("trusted-proxy", getenv("BULKHEAD_TRUSTED_PROXY"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env BULKHEAD_TRUSTED_PROXY)")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often unreferenced blob bytes are deleted (0 turns it off)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
@@ -91,6 +96,17 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", *level))
+	}
+	for _, cidr := range strings.Split(*proxies, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--trusted-proxy %q: want CIDR ranges such as 10.0.0.0/8", cidr))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)

@@ -35,6 +35,7 @@ var rank = map[string]int{
 	"acr":         3,
 	"oci":         3,
 	"deployments": 3,
+	"vnet":        3,
 	"server":      4,
 }
 
@@ -44,6 +45,7 @@ var sameRank = map[[2]string]bool{
 	{"acr", "arm"}:         true,
 	{"oci", "identity"}:    true,
 	{"deployments", "arm"}: true,
+	{"vnet", "arm"}:        true,
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.

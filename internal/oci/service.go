@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
 )
 
 // Tokens is what the data plane needs from the token service.
@@ -40,7 +42,10 @@ type Options struct {
 	// TokenTTL is the lifetime of data-plane access tokens. Default 1h
 	// (matching ACR's 60-minute access tokens).
 	TokenTTL time.Duration
-	Logger   *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// network rules decide where a request comes from.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // Service serves the data plane.
@@ -51,6 +56,7 @@ type Service struct {
 	suffix    string
 	uploadTTL time.Duration
 	tokenTTL  time.Duration
+	trusted   []netip.Prefix
 	log       *slog.Logger
 	bufs      sync.Pool // *[]byte copy buffers
 }
@@ -58,7 +64,7 @@ type Service struct {
 // New returns a data-plane Service.
 func New(o Options) *Service {
 	s := &Service{meta: o.Meta, blobs: o.Content, tokens: o.Tokens, suffix: strings.ToLower(o.LoginServerSuffix),
-		uploadTTL: o.UploadTTL, tokenTTL: o.TokenTTL, log: o.Logger}
+		uploadTTL: o.UploadTTL, tokenTTL: o.TokenTTL, trusted: o.TrustedProxies, log: o.Logger}
 	if s.uploadTTL <= 0 {
 		s.uploadTTL = 24 * time.Hour
 	}
@@ -69,6 +75,11 @@ func New(o Options) *Service {
 		s.log = slog.Default()
 	}
 	return s
+}
+
+// clientAddr is where the request comes from, for network rules.
+func (s *Service) clientAddr(r *http.Request) netip.Addr {
+	return network.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.trusted)
 }
 
 // IsDataPlane reports whether r belongs to this plane, so the server can
@@ -152,11 +163,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.registry != "" && (q.kind != kindBase && q.kind != kindCatalog || hostMode) {
 		if err := s.meta.View(r.Context(), func(tx meta.Tx) error {
-			c.reg, err = tx.RegistryByName(q.registry)
-			return err
+			if c.reg, err = tx.RegistryByName(q.registry); err != nil {
+				return err
+			}
+			return network.Check(tx, c.reg, s.clientAddr(r))
 		}); err != nil {
 			if errors.Is(err, errdef.ErrNotFound) {
 				err = fail(codeNameUnknown, fmt.Sprintf("registry %q does not exist", q.registry), err)
+			}
+			var denied *network.Denied
+			if errors.As(err, &denied) {
+				err = fail(codeDenied, denied.Error(), err)
 			}
 			writeError(w, r, err)
 			return

@@ -1,0 +1,190 @@
+package acr
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
+)
+
+// Private endpoint connections live in the registry document, where
+// private endpoints (package vnet) create them; here the registry's owner
+// approves, rejects and removes them, and the data plane's view of the
+// registry's private subnets follows in the same transaction.
+
+const (
+	connectionType = RegistryType + "/privateEndpointConnections"
+	approveAction  = RegistryType + "/privateEndpointConnectionsApproval/action"
+)
+
+func (p *Provider) connectionRoutes(mux *http.ServeMux, reg string) {
+	mux.HandleFunc("GET "+reg+"/privateEndpointConnections", p.handle(registryVersions, p.listConnections))
+	mux.HandleFunc("GET "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.getConnection))
+	mux.HandleFunc("PUT "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.putConnection))
+	mux.HandleFunc("DELETE "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.deleteConnection))
+}
+
+func (p *Provider) connections(r *http.Request, tx meta.Tx, q request, action string) (meta.Registry, []network.Connection, error) {
+	if err := authorize(r.Context(), tx, q.registryID().String(), action); err != nil {
+		return meta.Registry{}, nil, err
+	}
+	row, _, err := loadRegistry(tx, q.sub, q.group, q.name)
+	if err != nil {
+		return row, nil, err
+	}
+	conns, err := network.ConnectionsOf(row.Document)
+	return row, conns, err
+}
+
+func connectionNotFound(name string) error {
+	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name)
+}
+
+func findConnection(conns []network.Connection, name string) (network.Connection, bool) {
+	for _, c := range conns {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return network.Connection{}, false
+}
+
+func (p *Provider) listConnections(w http.ResponseWriter, r *http.Request, q request) error {
+	var conns []network.Connection
+	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
+		_, conns, err = p.connections(r, tx, q, connectionType+"/read")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if conns == nil {
+		conns = []network.Connection{}
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": conns})
+	return nil
+}
+
+func (p *Provider) getConnection(w http.ResponseWriter, r *http.Request, q request) error {
+	var c network.Connection
+	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+		_, conns, err := p.connections(r, tx, q, connectionType+"/read")
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if c, ok = findConnection(conns, r.PathValue("conn")); !ok {
+			return connectionNotFound(r.PathValue("conn"))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// putConnection approves or rejects a connection. Connections are created
+// by private endpoints only, so an unknown name is 404.
+func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q request) error {
+	var in struct {
+		Properties *struct {
+			PrivateLinkServiceConnectionState *struct {
+				Status      string `json:"status"`
+				Description string `json:"description"`
+			} `json:"privateLinkServiceConnectionState"`
+		} `json:"properties"`
+	}
+	if err := arm.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Properties == nil || in.Properties.PrivateLinkServiceConnectionState == nil {
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
+	}
+	want := in.Properties.PrivateLinkServiceConnectionState
+	var status string
+	for _, s := range []string{"Approved", "Rejected"} {
+		if strings.EqualFold(want.Status, s) {
+			status = s
+		}
+	}
+	if status == "" {
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
+	}
+	var out network.Connection
+	var opPath string
+	start := p.now().UTC()
+	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
+		row, conns, err := p.connections(r, tx, q, approveAction)
+		if err != nil {
+			return err
+		}
+		c, ok := findConnection(conns, r.PathValue("conn"))
+		if !ok {
+			return connectionNotFound(r.PathValue("conn"))
+		}
+		if c.Properties.PrivateLinkServiceConnectionState.Status == "Rejected" && status == "Approved" {
+			return arm.Errorf(http.StatusBadRequest, "PrivateEndpointConnectionRejected",
+				"The private endpoint connection '%s' was rejected and cannot be approved again; delete the private endpoint and create it anew.", c.Name)
+		}
+		c.Properties.PrivateLinkServiceConnectionState.Status = status
+		c.Properties.PrivateLinkServiceConnectionState.Description = want.Description
+		if row.Document, err = network.PutConnection(row.Document, c); err != nil {
+			return err
+		}
+		row.UpdatedAt = start
+		if err := tx.UpdateRegistry(row); err != nil {
+			return err
+		}
+		if err := network.Refresh(tx, row, start); err != nil {
+			return err
+		}
+		out = c
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.SetAsyncHeaders(w, r, opPath)
+	arm.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deleteConnection removes a connection; its private endpoint stays, and
+// shows Disconnected.
+func (p *Provider) deleteConnection(w http.ResponseWriter, r *http.Request, q request) error {
+	var opPath string
+	start := p.now().UTC()
+	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
+		row, conns, err := p.connections(r, tx, q, connectionType+"/delete")
+		if err != nil {
+			return err
+		}
+		c, ok := findConnection(conns, r.PathValue("conn"))
+		if !ok {
+			return connectionNotFound(r.PathValue("conn"))
+		}
+		if row.Document, err = network.RemoveConnection(row.Document, c.Properties.PrivateEndpoint.ID); err != nil {
+			return err
+		}
+		row.UpdatedAt = start
+		if err := tx.UpdateRegistry(row); err != nil {
+			return err
+		}
+		if err := network.Refresh(tx, row, start); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

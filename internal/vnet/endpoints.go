@@ -1,0 +1,338 @@
+package vnet
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
+)
+
+const (
+	registryType   = "Microsoft.ContainerRegistry/registries"
+	connectionType = registryType + "/privateEndpointConnections"
+	// approveAction lets a caller's new endpoints be approved at once.
+	approveAction = registryType + "/privateEndpointConnectionsApproval/action"
+)
+
+// PrivateEndpoint is a private endpoint as stored and served.
+type PrivateEndpoint struct {
+	ID         string            `json:"id,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Type       string            `json:"type,omitempty"`
+	Location   string            `json:"location,omitempty"`
+	Etag       string            `json:"etag,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	Properties struct {
+		Subnet *struct {
+			ID string `json:"id"`
+		} `json:"subnet"`
+		PrivateLinkServiceConnections       []LinkConnection `json:"privateLinkServiceConnections"`
+		ManualPrivateLinkServiceConnections []LinkConnection `json:"manualPrivateLinkServiceConnections"`
+		NetworkInterfaces                   []any            `json:"networkInterfaces"`
+		CustomDNSConfigs                    []any            `json:"customDnsConfigs"`
+		ProvisioningState                   string           `json:"provisioningState,omitempty"`
+	} `json:"properties"`
+}
+
+// LinkConnection is one connection of a private endpoint to a service.
+type LinkConnection struct {
+	ID         string `json:"id,omitempty"`
+	Name       string `json:"name"`
+	Type       string `json:"type,omitempty"`
+	Properties struct {
+		PrivateLinkServiceID              string          `json:"privateLinkServiceId"`
+		GroupIDs                          []string        `json:"groupIds"`
+		RequestMessage                    string          `json:"requestMessage,omitempty"`
+		PrivateLinkServiceConnectionState *connectionState `json:"privateLinkServiceConnectionState,omitempty"`
+		ProvisioningState                 string          `json:"provisioningState,omitempty"`
+	} `json:"properties"`
+}
+
+type connectionState struct {
+	Status          string `json:"status"`
+	Description     string `json:"description"`
+	ActionsRequired string `json:"actionsRequired"`
+}
+
+// the one connection of an endpoint, and whether it is a manual one.
+func (pe *PrivateEndpoint) connection() (*LinkConnection, bool) {
+	if len(pe.Properties.PrivateLinkServiceConnections) == 1 {
+		return &pe.Properties.PrivateLinkServiceConnections[0], false
+	}
+	return &pe.Properties.ManualPrivateLinkServiceConnections[0], true
+}
+
+func (p *Provider) getEndpoint(w http.ResponseWriter, r *http.Request) error {
+	id := resourceID(r, "privateEndpoints")
+	var pe PrivateEndpoint
+	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/read"); err != nil {
+			return err
+		}
+		if _, err := load(tx, id, network.PrivateEndpointType, r.PathValue("name"), r.PathValue("rg"), &pe); err != nil {
+			return err
+		}
+		return withState(tx, &pe)
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, pe)
+	return nil
+}
+
+func (p *Provider) listEndpoints(w http.ResponseWriter, r *http.Request) error {
+	return p.list(w, r, network.PrivateEndpointType, func(tx meta.Tx, doc []byte) (any, error) {
+		var pe PrivateEndpoint
+		if err := json.Unmarshal(doc, &pe); err != nil {
+			return nil, err
+		}
+		return pe, withState(tx, &pe)
+	})
+}
+
+// withState fills the connection state from the registry's side, where
+// approvals happen: a connection the registry no longer has is
+// Disconnected.
+func withState(tx meta.Tx, pe *PrivateEndpoint) error {
+	lc, _ := pe.connection()
+	state := &connectionState{Status: "Disconnected", Description: "The registry has no connection for this private endpoint.", ActionsRequired: "None"}
+	reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
+	if err == nil {
+		conns, err := network.ConnectionsOf(reg.Document)
+		if err != nil {
+			return err
+		}
+		for _, c := range conns {
+			if strings.EqualFold(c.Properties.PrivateEndpoint.ID, pe.ID) {
+				s := c.Properties.PrivateLinkServiceConnectionState
+				state = &connectionState{Status: s.Status, Description: s.Description, ActionsRequired: s.ActionsRequired}
+			}
+		}
+	} else if !errors.Is(err, errdef.ErrNotFound) {
+		return err
+	}
+	lc.Properties.PrivateLinkServiceConnectionState = state
+	return nil
+}
+
+// registryOf resolves a registry resource id of this service.
+func registryOf(tx meta.Tx, id string) (meta.Registry, error) {
+	parsed, err := arm.ParseID(id)
+	if err != nil || !strings.EqualFold(parsed.Provider, "Microsoft.ContainerRegistry") || len(parsed.Types) != 1 || !strings.EqualFold(parsed.Types[0], "registries") {
+		return meta.Registry{}, errdef.ErrNotFound
+	}
+	reg, err := tx.RegistryByName(parsed.Names[0])
+	if err != nil {
+		return reg, err
+	}
+	if !strings.EqualFold(reg.ResourceID, id) {
+		return reg, errdef.ErrNotFound
+	}
+	return reg, nil
+}
+
+// putEndpoint creates a private endpoint (its subnet and target are fixed
+// once created) and, in the same transaction, its connection on the
+// registry and the registry's network view.
+func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if err := checkName(name); err != nil {
+		return err
+	}
+	var in PrivateEndpoint
+	if err := arm.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Location == "" {
+		return invalid("LocationRequired", "The location property is required for this definition.")
+	}
+	if in.Properties.Subnet == nil || in.Properties.Subnet.ID == "" {
+		return invalid("InvalidRequestFormat", "properties.subnet.id is required: the subnet the private endpoint is in.")
+	}
+	if len(in.Properties.PrivateLinkServiceConnections)+len(in.Properties.ManualPrivateLinkServiceConnections) != 1 {
+		return invalid("InvalidRequestFormat", "A private endpoint needs exactly one entry in privateLinkServiceConnections or manualPrivateLinkServiceConnections.")
+	}
+	id := resourceID(r, "privateEndpoints")
+	lc, manual := in.connection()
+	if lc.Name == "" {
+		lc.Name = name
+	}
+	if len(lc.Properties.GroupIDs) != 1 || !strings.EqualFold(lc.Properties.GroupIDs[0], "registry") {
+		return invalid("PrivateEndpointBadRequest", "groupIds must be [\"registry\"]: the only private link sub-resource of a container registry.")
+	}
+	lc.Properties.GroupIDs = []string{"registry"}
+	caller, err := authz.CallerFromContext(r.Context())
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	var opPath string
+	start := p.now().UTC()
+	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
+		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/write"); err != nil {
+			return err
+		}
+		if err := requireGroup(tx, r); err != nil {
+			return err
+		}
+		var old PrivateEndpoint
+		res, err := load(tx, id, network.PrivateEndpointType, name, r.PathValue("rg"), &old)
+		switch {
+		case err == nil:
+			status = http.StatusOK
+			olc, _ := old.connection()
+			if !strings.EqualFold(old.Properties.Subnet.ID, in.Properties.Subnet.ID) || !strings.EqualFold(olc.Properties.PrivateLinkServiceID, lc.Properties.PrivateLinkServiceID) {
+				return invalid("PrivateEndpointCannotBeUpdated", "The subnet and the target of private endpoint %s cannot change; delete it and create a new one.", name)
+			}
+		case isNotFound(err):
+			res.CreatedAt = start
+		default:
+			return err
+		}
+		if _, err := network.SubnetPrefixes(tx, in.Properties.Subnet.ID); errors.Is(err, errdef.ErrNotFound) || errors.Is(err, errdef.ErrInvalidArgument) {
+			return invalid("InvalidResourceReference", "Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists.", in.Properties.Subnet.ID, id)
+		} else if err != nil {
+			return err
+		}
+		reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return invalid("PrivateLinkServiceNotFound", "The private link service %s was not found; it must be a container registry of this service.", lc.Properties.PrivateLinkServiceID)
+		} else if err != nil {
+			return err
+		}
+		var regDoc struct {
+			SKU struct{ Name string } `json:"sku"`
+		}
+		json.Unmarshal(reg.Document, &regDoc)
+		if !strings.EqualFold(regDoc.SKU.Name, "Premium") {
+			return invalid("PrivateEndpointNotSupported", "Private endpoints are supported for Premium registries only; registry '%s' is %s. Upgrade it with 'az acr update --sku Premium'.", reg.Name, regDoc.SKU.Name)
+		}
+		conn := network.Connection{ID: reg.ResourceID + "/privateEndpointConnections/" + connectionName(name, id), Type: connectionType}
+		conn.Name = connectionName(name, id)
+		conn.Properties.PrivateEndpoint.ID = id
+		conn.Properties.ProvisioningState = "Succeeded"
+		st := &conn.Properties.PrivateLinkServiceConnectionState
+		st.ActionsRequired = "None"
+		if status == http.StatusOK {
+			// An update keeps the registry's decision.
+			if existing, _ := network.ConnectionsOf(reg.Document); existing != nil {
+				for _, c := range existing {
+					if strings.EqualFold(c.Properties.PrivateEndpoint.ID, id) {
+						*st = c.Properties.PrivateLinkServiceConnectionState
+					}
+				}
+			}
+		}
+		if st.Status == "" {
+			st.Status, st.Description = "Pending", lc.Properties.RequestMessage
+			if !manual && authz.Check(tx, caller.ObjectID, reg.ResourceID, approveAction) == nil {
+				st.Status, st.Description = "Approved", "Auto-Approved"
+			}
+		}
+		// The endpoint first: the registry's view reads it.
+		in.ID, in.Name, in.Type, in.Etag = id, name, network.PrivateEndpointType, etag(start)
+		in.Location = normLocation(in.Location)
+		lc.ID, lc.Type = id+"/privateLinkServiceConnections/"+lc.Name, network.PrivateEndpointType+"/privateLinkServiceConnections"
+		lc.Properties.ProvisioningState = "Succeeded"
+		lc.Properties.PrivateLinkServiceConnectionState = nil
+		if in.Properties.PrivateLinkServiceConnections == nil {
+			in.Properties.PrivateLinkServiceConnections = []LinkConnection{}
+		}
+		if in.Properties.ManualPrivateLinkServiceConnections == nil {
+			in.Properties.ManualPrivateLinkServiceConnections = []LinkConnection{}
+		}
+		in.Properties.NetworkInterfaces, in.Properties.CustomDNSConfigs = []any{}, []any{}
+		in.Properties.ProvisioningState = "Succeeded"
+		if err := tx.PutResource(meta.Resource{ID: id, Type: network.PrivateEndpointType, Document: mustJSON(in), CreatedAt: res.CreatedAt, UpdatedAt: start}); err != nil {
+			return err
+		}
+		if reg.Document, err = network.PutConnection(reg.Document, conn); err != nil {
+			return err
+		}
+		reg.UpdatedAt = start
+		if err := tx.UpdateRegistry(reg); err != nil {
+			return err
+		}
+		if err := network.Refresh(tx, reg, start); err != nil {
+			return err
+		}
+		if err := withState(tx, &in); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, in.Location, start, p.now().UTC(), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.SetAsyncHeaders(w, r, opPath)
+	arm.WriteJSON(w, status, in)
+	return nil
+}
+
+// connectionName names an endpoint's connection on the registry: the
+// endpoint's name and a stable suffix of its id, as ACR shows them.
+func connectionName(name, id string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(id)))
+	return name + "." + hex.EncodeToString(sum[:4])
+}
+
+// deleteEndpoint removes the endpoint and its connection on the registry,
+// and with it the subnet's access.
+func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
+	id := resourceID(r, "privateEndpoints")
+	var opPath string
+	start := p.now().UTC()
+	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
+		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/delete"); err != nil {
+			return err
+		}
+		var pe PrivateEndpoint
+		if _, err := load(tx, id, network.PrivateEndpointType, r.PathValue("name"), r.PathValue("rg"), &pe); isNotFound(err) {
+			return errdef.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		lc, _ := pe.connection()
+		reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
+		switch {
+		case err == nil:
+			if reg.Document, err = network.RemoveConnection(reg.Document, id); err != nil {
+				return err
+			}
+			reg.UpdatedAt = start
+			if err := tx.UpdateRegistry(reg); err != nil {
+				return err
+			}
+			if err := network.Refresh(tx, reg, start); err != nil {
+				return err
+			}
+		case !errors.Is(err, errdef.ErrNotFound):
+			return err
+		}
+		if err := tx.DeleteResource(id); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, pe.Location, start, p.now().UTC(), nil)
+		return err
+	})
+	if errors.Is(err, errdef.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
