@@ -128,7 +128,9 @@ func TestPrivateEndpoints(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("token: %v %d", err, resp.StatusCode)
 		}
-		var tok struct{ AccessToken string `json:"access_token"` }
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
 		json.Unmarshal(body, &tok)
 		return tok.AccessToken
 	}

@@ -48,11 +48,11 @@ type LinkConnection struct {
 	Name       string `json:"name"`
 	Type       string `json:"type,omitempty"`
 	Properties struct {
-		PrivateLinkServiceID              string          `json:"privateLinkServiceId"`
-		GroupIDs                          []string        `json:"groupIds"`
-		RequestMessage                    string          `json:"requestMessage,omitempty"`
+		PrivateLinkServiceID              string           `json:"privateLinkServiceId"`
+		GroupIDs                          []string         `json:"groupIds"`
+		RequestMessage                    string           `json:"requestMessage,omitempty"`
 		PrivateLinkServiceConnectionState *connectionState `json:"privateLinkServiceConnectionState,omitempty"`
-		ProvisioningState                 string          `json:"provisioningState,omitempty"`
+		ProvisioningState                 string           `json:"provisioningState,omitempty"`
 	} `json:"properties"`
 }
 
