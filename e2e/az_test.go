@@ -175,6 +175,20 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("deployment show: %v", d)
 	}
 
+	// A private endpoint to the registry through the generic resource
+	// commands (Debian's az 2.45 cannot load its own network module).
+	rgID := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/myResourceGroup"
+	must("resource", "create", "-g", "myResourceGroup", "-n", "corp", "--resource-type", "Microsoft.Network/virtualNetworks", "--api-version", "2023-09-01",
+		"--location", "westus", "--properties", `{"addressSpace":{"addressPrefixes":["127.0.0.0/8"]},"subnets":[{"name":"inside","properties":{"addressPrefix":"127.0.10.0/24"}}]}`)
+	must("resource", "create", "-g", "myResourceGroup", "-n", "pe1", "--resource-type", "Microsoft.Network/privateEndpoints", "--api-version", "2023-09-01",
+		"--location", "westus", "--properties", `{"subnet":{"id":"`+rgID+`/providers/Microsoft.Network/virtualNetworks/corp/subnets/inside"},"privateLinkServiceConnections":[{"name":"c1","properties":{"privateLinkServiceId":"`+sourceID+`","groupIds":["registry"]}}]}`)
+	if r := az("acr", "show", "-n", "myregistry", "--query", "privateEndpointConnections[0].privateLinkServiceConnectionState.status", "-o", "tsv"); r.code != 0 || strings.TrimSpace(r.out) != "Approved" {
+		t.Fatalf("private endpoint connection via az: %d %q %s", r.code, r.out, r.stderr)
+	}
+	if r := az("resource", "list", "-g", "myResourceGroup", "-o", "json"); r.code != 0 || !strings.Contains(r.out, "Microsoft.Network/privateEndpoints") {
+		t.Fatalf("resource list misses the private endpoint: %d %s", r.code, r.stderr)
+	}
+
 	if r := az("acr", "delete", "-n", "myregistry", "--yes"); r.code != 0 {
 		t.Fatalf("acr delete: %s", r.stderr)
 	}

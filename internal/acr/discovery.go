@@ -12,6 +12,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
 )
 
 // providerInfo answers GET /subscriptions/{sub}/providers/Microsoft.ContainerRegistry,
@@ -21,6 +22,7 @@ func (p *Provider) providerInfo(w http.ResponseWriter, r *http.Request) {
 		{"resourceType": "registries", "locations": []string{"West US"}, "apiVersions": reversed(registryAPIVersions)},
 		{"resourceType": "registries/exportPipelines", "locations": []string{"West US"}, "apiVersions": reversed(pipelineAPIVersions)},
 		{"resourceType": "registries/importPipelines", "locations": []string{"West US"}, "apiVersions": reversed(pipelineAPIVersions)},
+		{"resourceType": "registries/privateEndpointConnections", "locations": []string{"West US"}, "apiVersions": reversed(registryAPIVersions)},
 		{"resourceType": "checkNameAvailability", "locations": []string{}, "apiVersions": reversed(registryAPIVersions)},
 		{"resourceType": "operations", "locations": []string{}, "apiVersions": reversed(registryAPIVersions)},
 		{"resourceType": "locations/operationStatuses", "locations": []string{"West US"}, "apiVersions": reversed(registryAPIVersions)},
@@ -63,6 +65,9 @@ func (p *Provider) listResources(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []map[string]any{}
 	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+		if err := p.listTracked(r, tx, sub, rg, typ, &out); err != nil {
+			return err
+		}
 		if typ != "" && !strings.EqualFold(typ, RegistryType) {
 			return nil
 		}
@@ -87,6 +92,40 @@ func (p *Provider) listResources(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+// trackedTypes are the other top-level resources the generic list shows.
+var trackedTypes = []string{network.VirtualNetworkType, network.PrivateEndpointType}
+
+// listTracked appends the virtual networks and private endpoints in scope
+// that the caller may read.
+func (p *Provider) listTracked(r *http.Request, tx meta.Tx, sub, rg, typ string, out *[]map[string]any) error {
+	scope := "/subscriptions/" + sub
+	if rg != "" {
+		scope = groupID(sub, rg)
+	}
+	for _, t := range trackedTypes {
+		if typ != "" && !strings.EqualFold(typ, t) {
+			continue
+		}
+		rows, err := tx.ListResources(scope, t, meta.Page{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			if authorize(r.Context(), tx, row.ID, t+"/read") != nil {
+				continue
+			}
+			var doc struct {
+				ID, Name, Type, Location string
+				Tags                     map[string]string
+			}
+			if json.Unmarshal(row.Document, &doc) == nil {
+				*out = append(*out, map[string]any{"id": doc.ID, "name": doc.Name, "type": doc.Type, "location": doc.Location, "tags": doc.Tags})
+			}
+		}
+	}
+	return nil
 }
 
 // adminCredentialType stores a registry's admin passwords. They are

@@ -74,7 +74,25 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+rg+"/privateEndpoints/{name}", p.handle(p.getEndpoint))
 	mux.HandleFunc("PUT "+rg+"/privateEndpoints/{name}", p.handle(p.putEndpoint))
 	mux.HandleFunc("DELETE "+rg+"/privateEndpoints/{name}", p.handle(p.deleteEndpoint))
+	mux.HandleFunc("GET /subscriptions/{sub}/providers/Microsoft.Network", p.providerInfo)
 	arm.OperationRoutes(mux, p.meta, namespace)
+}
+
+// providerInfo is the provider metadata az reads to pick an api-version
+// for the generic resource commands.
+func (p *Provider) providerInfo(w http.ResponseWriter, r *http.Request) {
+	newest := make([]string, len(apiVersions))
+	for i, v := range apiVersions {
+		newest[len(apiVersions)-1-i] = v
+	}
+	var types []map[string]any
+	for _, t := range []string{"virtualNetworks", "virtualNetworks/subnets", "privateEndpoints", "locations/operationStatuses"} {
+		types = append(types, map[string]any{"resourceType": t, "locations": []string{"West US"}, "apiVersions": newest})
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{
+		"id": "/subscriptions/" + r.PathValue("sub") + "/providers/" + namespace, "namespace": namespace,
+		"registrationState": "Registered", "resourceTypes": types,
+	})
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
