@@ -2,7 +2,6 @@ package acr
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
-	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -180,15 +178,7 @@ func registryID(sub, rg, name string) string {
 // scope. A refusal is ARM's 403 AuthorizationFailed; any other failure
 // (no caller, a store fault) passes through unchanged.
 func authorize(ctx context.Context, tx meta.Tx, scope, action string) error {
-	c, err := authz.CallerFromContext(ctx)
-	if err != nil {
-		return err
-	}
-	err = authz.Check(tx, c.ObjectID, scope, action)
-	if errors.Is(err, errdef.ErrDenied) {
-		return arm.AuthorizationFailed(c.ClientID, c.ObjectID, action, scope)
-	}
-	return err
+	return arm.Authorize(ctx, tx, scope, action)
 }
 
 // byType is the systemData kind of a caller: users are users, every

@@ -325,14 +325,5 @@ func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error 
 		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, pe.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	if errors.Is(err, errdef.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return finishDelete(w, r, opPath, err)
 }

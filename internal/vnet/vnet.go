@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
-	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
@@ -117,15 +116,7 @@ func resourceID(r *http.Request, typ string) string {
 
 // authorize checks the caller may perform action at scope.
 func authorize(ctx context.Context, tx meta.Tx, scope, action string) error {
-	c, err := authz.CallerFromContext(ctx)
-	if err != nil {
-		return err
-	}
-	err = authz.Check(tx, c.ObjectID, scope, action)
-	if errors.Is(err, errdef.ErrDenied) {
-		return arm.AuthorizationFailed(c.ClientID, c.ObjectID, action, scope)
-	}
-	return err
+	return arm.Authorize(ctx, tx, scope, action)
 }
 
 // requireGroup fails with ResourceGroupNotFound unless the group exists.
@@ -207,3 +198,18 @@ func rawDoc(_ meta.Tx, doc []byte) (any, error) { return json.RawMessage(doc), n
 
 // etag is a weak entity tag of a document.
 func etag(now time.Time) string { return fmt.Sprintf("W/\"%x\"", now.UnixNano()) }
+
+// finishDelete answers a DELETE: 204 when there was nothing to delete,
+// else 202 with a Location that is already done.
+func finishDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
+	if errors.Is(err, errdef.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

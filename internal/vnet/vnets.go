@@ -2,7 +2,6 @@ package vnet
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -31,16 +30,22 @@ type VirtualNetwork struct {
 	} `json:"properties"`
 }
 
-func (p *Provider) getVNet(w http.ResponseWriter, r *http.Request) error {
+// readVNet loads the addressed virtual network after checking action.
+func (p *Provider) readVNet(r *http.Request, action string) (VirtualNetwork, error) {
 	id := resourceID(r, "virtualNetworks")
 	var v VirtualNetwork
 	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.VirtualNetworkType+"/read"); err != nil {
+		if err := authorize(r.Context(), tx, id, action); err != nil {
 			return err
 		}
 		_, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v)
 		return err
 	})
+	return v, err
+}
+
+func (p *Provider) getVNet(w http.ResponseWriter, r *http.Request) error {
+	v, err := p.readVNet(r, network.VirtualNetworkType+"/read")
 	if err != nil {
 		return err
 	}
@@ -53,15 +58,7 @@ func (p *Provider) listVNets(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Provider) listSubnets(w http.ResponseWriter, r *http.Request) error {
-	id := resourceID(r, "virtualNetworks")
-	var v VirtualNetwork
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.VirtualNetworkType+"/subnets/read"); err != nil {
-			return err
-		}
-		_, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v)
-		return err
-	})
+	v, err := p.readVNet(r, network.VirtualNetworkType+"/subnets/read")
 	if err != nil {
 		return err
 	}
@@ -70,15 +67,7 @@ func (p *Provider) listSubnets(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Provider) getSubnet(w http.ResponseWriter, r *http.Request) error {
-	id := resourceID(r, "virtualNetworks")
-	var v VirtualNetwork
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.VirtualNetworkType+"/subnets/read"); err != nil {
-			return err
-		}
-		_, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v)
-		return err
-	})
+	v, err := p.readVNet(r, network.VirtualNetworkType+"/subnets/read")
 	if err != nil {
 		return err
 	}
@@ -286,16 +275,7 @@ func (p *Provider) deleteVNet(w http.ResponseWriter, r *http.Request) error {
 		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, v.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	if errors.Is(err, errdef.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return finishDelete(w, r, opPath, err)
 }
 
 func normLocation(l string) string { return strings.ToLower(strings.ReplaceAll(l, " ", "")) }
