@@ -175,6 +175,21 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("deployment show: %v", d)
 	}
 
+	// A repository-scoped token, as az makes it (scope map, token,
+	// passwords), signs in on the data plane with what it was given.
+	tokOut := must("acr", "token", "create", "-n", "ci-bot", "-r", "importtarget", "--repository", "copied/app", "content/read", "metadata/read")
+	tokPasswords, _ := dig(tokOut, "credentials", "passwords").([]any)
+	if len(tokPasswords) != 2 {
+		t.Fatalf("az acr token create: %v", tokOut)
+	}
+	bot := &pusher{base: srv.URL, user: "ci-bot", pass: tokPasswords[0].(map[string]any)["value"].(string), client: srv.Client}
+	if resp, _, err := bot.do("GET", "/v2/importtarget/copied/app/manifests/v1", nil, "Accept", "application/vnd.oci.image.manifest.v1+json"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("pull with the az-made token: %v %v", err, resp)
+	}
+	if resp, _, err := bot.do("POST", "/v2/importtarget/copied/app/blobs/uploads/", nil); err != nil || resp.StatusCode != 403 {
+		t.Fatalf("push with a read-only token: %v %v", err, resp)
+	}
+
 	// A private endpoint to the registry through the generic resource
 	// commands (Debian's az 2.45 cannot load its own network module).
 	rgID := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/myResourceGroup"

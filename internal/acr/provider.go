@@ -115,6 +115,7 @@ func (p *Provider) Routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("POST "+reg+"/importImage", p.handle(registryVersions, p.importImage))
 	p.pipelineRoutes(mux, reg)
 	p.connectionRoutes(mux, reg)
+	p.tokenRoutes(mux, reg)
 	arm.OperationRoutes(mux, p.meta, providerNamespace)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ARM ignores a trailing slash (az sends one when listing

@@ -25,6 +25,9 @@ var canonicalSegments = map[string]string{
 	"regeneratecredential":        "regenerateCredential",
 	"listusages":                  "listUsages",
 	"importimage":                 "importImage",
+	"scopemaps":                   "scopeMaps",
+	"tokens":                      "tokens",
+	"generatecredentials":         "generateCredentials",
 	"microsoft.network":           "Microsoft.Network",
 	"virtualnetworks":             "virtualNetworks",
 	"subnets":                     "subnets",
@@ -44,7 +47,7 @@ var canonicalSegments = map[string]string{
 var collections = map[string]bool{"subscriptions": true, "resourcegroups": true, "registries": true,
 	"exportpipelines": true, "importpipelines": true, "deployments": true, "locations": true,
 	"operationstatuses": true, "operationresults": true, "virtualnetworks": true, "subnets": true,
-	"privateendpoints": true, "privateendpointconnections": true}
+	"privateendpoints": true, "privateendpointconnections": true, "scopemaps": true, "tokens": true}
 
 // CanonicalPath fixes the casing of ARM's literal segments and collapses
 // repeated slashes (az sends "Microsoft.ContainerRegistry//registries").

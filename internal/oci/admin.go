@@ -34,9 +34,9 @@ func (c caller) admin() (string, bool) {
 }
 
 // adminUser checks Basic credentials against the admin user of the
-// registry named user. ok is false when user names no registry, so the
-// credentials are then tried as a service principal's. A registry whose
-// admin user is disabled, or a wrong password, fails authentication.
+// registry named user. ok is false when they are not that admin user's
+// (no such registry, admin user disabled, another password), so they are
+// then tried as a token's or a service principal's.
 func (s *Service) adminUser(ctx context.Context, user, pass string) (c caller, ok bool, err error) {
 	if !isRegistryName(user) {
 		return caller{}, false, nil
@@ -66,10 +66,10 @@ func (s *Service) adminUser(ctx context.Context, user, pass string) (c caller, o
 		passwords = creds.Passwords
 		return nil
 	})
-	if errors.Is(err, errdef.ErrNotFound) && reg.Key == "" {
-		return caller{}, false, nil // not a registry name
+	if errors.Is(err, errdef.ErrNotFound) {
+		return caller{}, false, nil // no such registry, or no passwords yet
 	}
-	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
+	if err != nil {
 		return caller{}, true, err
 	}
 	match := 0
@@ -79,7 +79,8 @@ func (s *Service) adminUser(ctx context.Context, user, pass string) (c caller, o
 		}
 	}
 	if match != 1 {
-		return caller{}, true, fmt.Errorf("invalid admin credentials for %s: %w", reg.Name, errdef.ErrUnauthenticated)
+		// Not the admin user: a token may have the registry's name.
+		return caller{}, false, nil
 	}
 	return caller{principalID: adminPrincipal + reg.Key}, true, nil
 }
@@ -101,13 +102,36 @@ func isRegistryName(s string) bool {
 
 // permits is the one permission rule of the data plane for a caller
 // without a token grant: a registry's admin user may do everything in that
-// registry and nothing elsewhere; everyone else needs an RBAC role.
-func permits(tx meta.Tx, who caller, reg meta.Registry, action string) error {
+// registry and nothing elsewhere; a repository-scoped token what its scope
+// map allows on repo ("" for the registry as a whole) in its registry;
+// everyone else needs an RBAC role.
+func permits(tx meta.Tx, who caller, reg meta.Registry, repo, action string) error {
 	if key, ok := who.admin(); ok {
 		if key == reg.Key {
 			return nil
 		}
 		return fmt.Errorf("the admin user of another registry: %w", errdef.ErrDenied)
 	}
+	if key, name, ok := who.token(); ok {
+		if key != reg.Key {
+			return fmt.Errorf("a token of another registry: %w", errdef.ErrDenied)
+		}
+		in, _, err := authz.LoadTokenSignIn(tx, reg.ResourceID, name)
+		if err != nil {
+			return fmt.Errorf("token %s: %v: %w", name, err, errdef.ErrDenied)
+		}
+		if authz.ScopeAllows(in.ScopeMap.Properties.Actions, repo, scopeFor[action]) {
+			return nil
+		}
+		return fmt.Errorf("token %s may not %s on %q: %w", name, scopeFor[action], repo, errdef.ErrDenied)
+	}
 	return authz.Check(tx, who.principalID, reg.ResourceID, action)
+}
+
+// scopeFor maps a data-plane RBAC action to the scope map action a token
+// needs for it.
+var scopeFor = map[string]string{
+	authz.ActionPull:   authz.ScopeContentRead,
+	authz.ActionPush:   authz.ScopeContentWrite,
+	authz.ActionDelete: authz.ScopeContentDelete,
 }

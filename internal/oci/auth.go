@@ -86,6 +86,9 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 	if who, ok, err := s.adminUser(r.Context(), user, pass); ok {
 		return who, err
 	}
+	if who, ok, err := s.tokenUser(r, user, pass); ok {
+		return who, err
+	}
 	p, err := s.tokens.VerifySecret(r.Context(), user, pass)
 	if err != nil {
 		return caller{}, fmt.Errorf("invalid credentials: %w", errdef.ErrUnauthenticated)
@@ -129,10 +132,11 @@ func (s *Service) authorize(r *http.Request, c *call) error {
 // at the registry.
 func (s *Service) allowed(r *http.Request, c *call, reg meta.Registry, repo, name, action string) error {
 	if c.caller.bearer {
-		// An admin user's token names repositories, not the registry's
-		// key: it must not open a registry recreated under the same name.
-		if key, ok := c.caller.admin(); ok && key != reg.Key {
-			return fmt.Errorf("token of the admin user of a deleted registry: %w", errdef.ErrDenied)
+		// An admin user's or a repository token's access token names
+		// repositories, not the registry's key: it must not open a
+		// registry recreated under the same name.
+		if key, ok := c.caller.boundTo(); ok && key != reg.Key {
+			return fmt.Errorf("token of a deleted registry's user: %w", errdef.ErrDenied)
 		}
 		if c.caller.allows("repository", name, action) {
 			return nil
@@ -140,7 +144,7 @@ func (s *Service) allowed(r *http.Request, c *call, reg meta.Registry, repo, nam
 		return fmt.Errorf("token lacks repository:%s:%s: %w", name, action, errdef.ErrDenied)
 	}
 	return s.meta.View(r.Context(), func(tx meta.Tx) error {
-		return permits(tx, c.caller, reg, tokenActions[action])
+		return permits(tx, c.caller, reg, repo, tokenActions[action])
 	})
 }
 
@@ -333,10 +337,10 @@ func (s *Service) grant(r *http.Request, hostReg string, who caller, scopes []st
 				out = append(out, identity.Access{Type: typ, Name: name, Actions: []string{"*"}})
 			}
 		case "repository":
-			reg := hostReg
+			reg, repo := hostReg, name
 			if reg == "" {
 				var ok bool
-				if reg, _, ok = strings.Cut(name, "/"); !ok {
+				if reg, repo, ok = strings.Cut(name, "/"); !ok {
 					continue
 				}
 			}
@@ -356,7 +360,7 @@ func (s *Service) grant(r *http.Request, hostReg string, who caller, scopes []st
 						want = []string{"pull", "push", "delete"}
 					}
 					for _, w := range want {
-						if act, ok := tokenActions[w]; ok && !slices.Contains(granted, w) && permits(tx, who, rg, act) == nil {
+						if act, ok := tokenActions[w]; ok && !slices.Contains(granted, w) && permits(tx, who, rg, repo, act) == nil {
 							granted = append(granted, w)
 						}
 					}

@@ -42,7 +42,7 @@ func (s *Service) catalog(w http.ResponseWriter, r *http.Request, c *call) error
 			if len(names) > want {
 				break
 			}
-			if permits(tx, c.caller, rg, authz.ActionPull) != nil || network.Check(tx, rg, s.clientAddr(r)) != nil {
+			if permits(tx, c.caller, rg, "", authz.ActionPull) != nil || network.Check(tx, rg, s.clientAddr(r)) != nil {
 				continue
 			}
 			after := p.After

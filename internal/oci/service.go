@@ -59,6 +59,8 @@ type Service struct {
 	trusted   []netip.Prefix
 	log       *slog.Logger
 	bufs      sync.Pool // *[]byte copy buffers
+	// tokenChecks caches repository-token password checks.
+	tokenChecks tokenChecks
 }
 
 // New returns a data-plane Service.

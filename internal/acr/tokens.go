@@ -1,0 +1,434 @@
+package acr
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+)
+
+// Scope maps and tokens (acr-api.md §7): ARM resources under a registry.
+// The model and the data-plane checks are in package authz.
+
+var (
+	scopeMapNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{5,50}$`)
+	tokenNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
+)
+
+func (p *Provider) tokenRoutes(mux *http.ServeMux, reg string) {
+	mux.HandleFunc("GET "+reg+"/scopeMaps", p.handle(registryVersions, p.listScopeMaps))
+	mux.HandleFunc("GET "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.getScopeMap))
+	mux.HandleFunc("PUT "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.putScopeMap(false)))
+	mux.HandleFunc("PATCH "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.putScopeMap(true)))
+	mux.HandleFunc("DELETE "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.deleteScopeMap))
+	mux.HandleFunc("GET "+reg+"/tokens", p.handle(registryVersions, p.listTokens))
+	mux.HandleFunc("GET "+reg+"/tokens/{child}", p.handle(registryVersions, p.getToken))
+	mux.HandleFunc("PUT "+reg+"/tokens/{child}", p.handle(registryVersions, p.putToken(false)))
+	mux.HandleFunc("PATCH "+reg+"/tokens/{child}", p.handle(registryVersions, p.putToken(true)))
+	mux.HandleFunc("DELETE "+reg+"/tokens/{child}", p.handle(registryVersions, p.deleteToken))
+	mux.HandleFunc("POST "+reg+"/generateCredentials", p.handle(registryVersions, p.generateCredentials))
+}
+
+func childNotFound(typ, name string) error {
+	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", typ, name)
+}
+
+// withRegistry runs fn in a transaction after checking action at the
+// child's id and that the registry exists.
+func (p *Provider) withRegistry(r *http.Request, q request, write bool, childID, action string, fn func(tx meta.Tx, reg meta.Registry) error) error {
+	run := p.meta.View
+	if write {
+		run = p.meta.Update
+	}
+	return run(r.Context(), func(tx meta.Tx) error {
+		if err := authorize(r.Context(), tx, childID, action); err != nil {
+			return err
+		}
+		reg, _, err := loadRegistry(tx, q.sub, q.group, q.name)
+		if err != nil {
+			return err
+		}
+		return fn(tx, reg)
+	})
+}
+
+func (p *Provider) listScopeMaps(w http.ResponseWriter, r *http.Request, q request) error {
+	out := []authz.ScopeMap{}
+	err := p.withRegistry(r, q, false, q.registryID().String(), authz.ScopeMapType+"/read", func(tx meta.Tx, reg meta.Registry) error {
+		out = append(out, authz.SystemScopeMaps(reg.ResourceID)...)
+		rows, err := tx.ListResources(reg.ResourceID, authz.ScopeMapType, meta.Page{Limit: 1000})
+		for _, row := range rows {
+			var m authz.ScopeMap
+			if json.Unmarshal(row.Document, &m) == nil {
+				out = append(out, m)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (p *Provider) getScopeMap(w http.ResponseWriter, r *http.Request, q request) error {
+	id := q.registryID().String() + "/scopeMaps/" + r.PathValue("child")
+	var m authz.ScopeMap
+	err := p.withRegistry(r, q, false, id, authz.ScopeMapType+"/read", func(tx meta.Tx, reg meta.Registry) (err error) {
+		m, err = authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+r.PathValue("child"))
+		if errors.Is(err, errdef.ErrNotFound) {
+			return childNotFound(authz.ScopeMapType, r.PathValue("child"))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// putScopeMap creates or replaces a user scope map (PUT), or changes its
+// description and actions (PATCH). System scope maps are read-only.
+func (p *Provider) putScopeMap(patch bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, q request) error {
+		name := r.PathValue("child")
+		if !scopeMapNameRE.MatchString(name) {
+			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Scope map name '%s' must be 5 to 50 letters, digits, '-' or '_'.", name)
+		}
+		var in struct {
+			Properties *struct {
+				Description *string  `json:"description"`
+				Actions     []string `json:"actions"`
+			} `json:"properties"`
+		}
+		if err := arm.DecodeJSON(w, r, &in); err != nil {
+			return err
+		}
+		if in.Properties == nil {
+			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions is required, for example [\"repositories/hello-world/content/read\"].")
+		}
+		for _, a := range in.Properties.Actions {
+			if err := authz.ValidScopeAction(a); err != nil {
+				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+			}
+		}
+		id := q.registryID().String() + "/scopeMaps/" + name
+		status := http.StatusCreated
+		var out authz.ScopeMap
+		var opPath string
+		start := p.now().UTC()
+		err := p.withRegistry(r, q, true, id, authz.ScopeMapType+"/write", func(tx meta.Tx, reg meta.Registry) error {
+			for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
+				if strings.EqualFold(s.Name, name) {
+					return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be changed.", name)
+				}
+			}
+			old, err := authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+name)
+			switch {
+			case err == nil:
+				status, out = http.StatusOK, old
+			case errors.Is(err, errdef.ErrNotFound):
+				if patch {
+					return childNotFound(authz.ScopeMapType, name)
+				}
+				out = authz.ScopeMap{ID: reg.ResourceID + "/scopeMaps/" + name, Name: name, Type: authz.ScopeMapType,
+					Properties: authz.ScopeMapProperties{Type: "UserDefined", CreationDate: &start}}
+			default:
+				return err
+			}
+			if !patch || in.Properties.Actions != nil {
+				out.Properties.Actions = in.Properties.Actions
+			}
+			if !patch || in.Properties.Description != nil {
+				out.Properties.Description = deref(in.Properties.Description)
+			}
+			if len(out.Properties.Actions) == 0 {
+				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions needs at least one action, for example \"repositories/hello-world/content/read\".")
+			}
+			out.Properties.ProvisioningState = "Succeeded"
+			if err := tx.PutResource(meta.Resource{ID: out.ID, Type: authz.ScopeMapType, Document: mustJSON(out), CreatedAt: start, UpdatedAt: start}); err != nil {
+				return err
+			}
+			opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		arm.SetAsyncHeaders(w, r, opPath)
+		arm.WriteJSON(w, status, out)
+		return nil
+	}
+}
+
+func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q request) error {
+	name := r.PathValue("child")
+	id := q.registryID().String() + "/scopeMaps/" + name
+	var opPath string
+	start := p.now().UTC()
+	err := p.withRegistry(r, q, true, id, authz.ScopeMapType+"/delete", func(tx meta.Tx, reg meta.Registry) error {
+		for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
+			if strings.EqualFold(s.Name, name) {
+				return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be deleted.", name)
+			}
+		}
+		smID := reg.ResourceID + "/scopeMaps/" + name
+		if _, err := authz.LoadScopeMap(tx, reg.ResourceID, smID); err != nil {
+			return err
+		}
+		toks, err := tx.ListResources(reg.ResourceID, authz.TokenType, meta.Page{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, row := range toks {
+			var t authz.Token
+			if json.Unmarshal(row.Document, &t) == nil && strings.EqualFold(t.Properties.ScopeMapID, smID) {
+				return arm.Errorf(http.StatusConflict, "ScopeMapInUse", "The scope map '%s' is used by token '%s'; delete the token or give it another scope map first.", name, t.Name)
+			}
+		}
+		if err := tx.DeleteResource(smID); err != nil {
+			return err
+		}
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+		return err
+	})
+	return finishDelete(w, r, opPath, err)
+}
+
+// finishDelete answers a DELETE: 204 when there was nothing to delete,
+// else 202 with a Location that is already done.
+func finishDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
+	if errors.Is(err, errdef.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	arm.SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (p *Provider) listTokens(w http.ResponseWriter, r *http.Request, q request) error {
+	out := []authz.Token{}
+	err := p.withRegistry(r, q, false, q.registryID().String(), authz.TokenType+"/read", func(tx meta.Tx, reg meta.Registry) error {
+		rows, err := tx.ListResources(reg.ResourceID, authz.TokenType, meta.Page{Limit: 1000})
+		for _, row := range rows {
+			var t authz.Token
+			if json.Unmarshal(row.Document, &t) == nil {
+				out = append(out, t)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func loadToken(tx meta.Tx, id, name string) (authz.Token, error) {
+	var t authz.Token
+	res, err := tx.GetResource(id)
+	if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(res.Type, authz.TokenType) {
+		return t, childNotFound(authz.TokenType, name)
+	}
+	if err != nil {
+		return t, err
+	}
+	return t, json.Unmarshal(res.Document, &t)
+}
+
+func (p *Provider) getToken(w http.ResponseWriter, r *http.Request, q request) error {
+	id := q.registryID().String() + "/tokens/" + r.PathValue("child")
+	var t authz.Token
+	err := p.withRegistry(r, q, false, id, authz.TokenType+"/read", func(tx meta.Tx, reg meta.Registry) (err error) {
+		t, err = loadToken(tx, reg.ResourceID+"/tokens/"+r.PathValue("child"), r.PathValue("child"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// putToken creates or replaces a token (PUT) or changes its status and
+// scope map (PATCH). Password values are only made by generateCredentials.
+func (p *Provider) putToken(patch bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, q request) error {
+		name := r.PathValue("child")
+		if !tokenNameRE.MatchString(name) {
+			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-'.", name)
+		}
+		var in struct {
+			Properties *struct {
+				ScopeMapID *string `json:"scopeMapId"`
+				Status     *string `json:"status"`
+			} `json:"properties"`
+		}
+		if err := arm.DecodeJSON(w, r, &in); err != nil {
+			return err
+		}
+		if in.Properties == nil {
+			in.Properties = &struct {
+				ScopeMapID *string `json:"scopeMapId"`
+				Status     *string `json:"status"`
+			}{}
+		}
+		status := "enabled"
+		if s := in.Properties.Status; s != nil {
+			switch strings.ToLower(*s) {
+			case "enabled", "disabled":
+				status = strings.ToLower(*s)
+			default:
+				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The token status '%s' is not valid; use enabled or disabled.", *s)
+			}
+		}
+		id := q.registryID().String() + "/tokens/" + name
+		code := http.StatusCreated
+		var out authz.Token
+		var opPath string
+		start := p.now().UTC()
+		err := p.withRegistry(r, q, true, id, authz.TokenType+"/write", func(tx meta.Tx, reg meta.Registry) error {
+			tokID := reg.ResourceID + "/tokens/" + name
+			old, err := loadToken(tx, tokID, name)
+			switch {
+			case err == nil:
+				code, out = http.StatusOK, old
+			case arm.ToError(err).Status == http.StatusNotFound:
+				if patch {
+					return err
+				}
+				out = authz.Token{ID: tokID, Name: name, Type: authz.TokenType, Properties: authz.TokenProperties{CreationDate: &start}}
+			default:
+				return err
+			}
+			if !patch || in.Properties.Status != nil {
+				out.Properties.Status = status
+			}
+			if in.Properties.ScopeMapID != nil {
+				out.Properties.ScopeMapID = *in.Properties.ScopeMapID
+			}
+			sm := out.Properties.ScopeMapID
+			if sm == "" {
+				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.scopeMapId is required: the id of a scope map of registry '%s'.", reg.Name)
+			}
+			if !strings.HasPrefix(strings.ToLower(sm), strings.ToLower(reg.ResourceID)+"/scopemaps/") {
+				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The scope map '%s' is not a scope map of registry '%s'.", sm, reg.Name)
+			}
+			m, err := authz.LoadScopeMap(tx, reg.ResourceID, sm)
+			if errors.Is(err, errdef.ErrNotFound) {
+				return arm.Errorf(http.StatusBadRequest, "ScopeMapNotFound", "The scope map '%s' was not found.", sm)
+			} else if err != nil {
+				return err
+			}
+			out.Properties.ScopeMapID = m.ID
+			if out.Properties.Credentials.Passwords == nil {
+				out.Properties.Credentials.Passwords = []authz.TokenPassword{}
+			}
+			if out.Properties.Credentials.Certificates == nil {
+				out.Properties.Credentials.Certificates = []any{}
+			}
+			out.Properties.ProvisioningState = "Succeeded"
+			if err := tx.PutResource(meta.Resource{ID: tokID, Type: authz.TokenType, Document: mustJSON(out), CreatedAt: start, UpdatedAt: start}); err != nil {
+				return err
+			}
+			opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		arm.SetAsyncHeaders(w, r, opPath)
+		arm.WriteJSON(w, code, out)
+		return nil
+	}
+}
+
+func (p *Provider) deleteToken(w http.ResponseWriter, r *http.Request, q request) error {
+	name := r.PathValue("child")
+	id := q.registryID().String() + "/tokens/" + name
+	var opPath string
+	start := p.now().UTC()
+	err := p.withRegistry(r, q, true, id, authz.TokenType+"/delete", func(tx meta.Tx, reg meta.Registry) error {
+		tokID := reg.ResourceID + "/tokens/" + name
+		if _, err := loadToken(tx, tokID, name); arm.ToError(err).Status == http.StatusNotFound {
+			return errdef.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteResource(tokID); err != nil {
+			return err
+		}
+		if err := authz.DeleteTokenSecrets(tx, tokID); err != nil {
+			return err
+		}
+		var err error
+		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
+		return err
+	})
+	return finishDelete(w, r, opPath, err)
+}
+
+// generateCredentials makes new passwords for a token and returns them,
+// the only time their values are shown.
+func (p *Provider) generateCredentials(w http.ResponseWriter, r *http.Request, q request) error {
+	var in struct {
+		TokenID string     `json:"tokenId"`
+		Expiry  *time.Time `json:"expiry"`
+		Name    string     `json:"name"`
+	}
+	if err := arm.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	names := []string{"password1", "password2"}
+	switch strings.ToLower(in.Name) {
+	case "":
+	case "password1", "password2":
+		names = []string{strings.ToLower(in.Name)}
+	default:
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password1 or password2.")
+	}
+	start := p.now().UTC()
+	if in.Expiry != nil && !in.Expiry.After(start) {
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The expiry %s is in the past.", in.Expiry.Format(time.RFC3339))
+	}
+	var tok authz.Token
+	var passwords []authz.TokenPassword
+	err := p.withRegistry(r, q, true, q.registryID().String(), RegistryType+"/generateCredentials/action", func(tx meta.Tx, reg meta.Registry) error {
+		prefix := strings.ToLower(reg.ResourceID) + "/tokens/"
+		if !strings.HasPrefix(strings.ToLower(in.TokenID), prefix) {
+			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "tokenId must be the id of a token of registry '%s'.", reg.Name)
+		}
+		name := in.TokenID[len(prefix):]
+		var err error
+		if tok, err = loadToken(tx, reg.ResourceID+"/tokens/"+name, name); err != nil {
+			return err
+		}
+		for _, n := range names {
+			var pw authz.TokenPassword
+			if tok, pw, err = authz.GeneratePassword(tx, tok, n, in.Expiry, start); err != nil {
+				return err
+			}
+			passwords = append(passwords, pw)
+		}
+		return tx.PutResource(meta.Resource{ID: tok.ID, Type: authz.TokenType, Document: mustJSON(tok), CreatedAt: start, UpdatedAt: start})
+	})
+	if err != nil {
+		return err
+	}
+	arm.WriteJSON(w, http.StatusOK, map[string]any{"username": tok.Name, "passwords": passwords})
+	return nil
+}
