@@ -152,6 +152,7 @@ func TestRepositoryTokens(t *testing.T) {
 		{"unknown scope map", "PUT", regID + "/tokens/newtoken" + v, `{"properties":{"scopeMapId":"` + regID + `/scopeMaps/nosuch"}}`, "ScopeMapNotFound"},
 		{"another registry's scope map", "PUT", regID + "/tokens/newtoken" + v, `{"properties":{"scopeMapId":"` + otherID + `/scopeMaps/_repositories_pull"}}`, "InvalidRequestContent"},
 		{"bad status", "PUT", regID + "/tokens/newtoken" + v, `{"properties":{"scopeMapId":"` + regID + `/scopeMaps/_repositories_pull","status":"maybe"}}`, "InvalidRequestContent"},
+		{"token named like a client id", "PUT", regID + "/tokens/6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b" + v, `{"properties":{"scopeMapId":"` + regID + `/scopeMaps/_repositories_pull"}}`, "InvalidResourceName"},
 		{"bad token name", "PUT", regID + "/tokens/bad_name" + v, `{"properties":{"scopeMapId":"` + regID + `/scopeMaps/_repositories_pull"}}`, "InvalidResourceName"},
 		{"bad password name", "POST", regID + "/generateCredentials" + v, `{"tokenId":"` + otherID + `/tokens/ci-bot","name":"password3"}`, "InvalidRequestContent"},
 		{"another registry's token", "POST", regID + "/generateCredentials" + v, `{"tokenId":"` + otherID + `/tokens/ci-bot"}`, "InvalidRequestContent"},

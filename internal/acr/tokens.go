@@ -17,10 +17,7 @@ import (
 // Scope maps and tokens (acr-api.md §7): ARM resources under a registry.
 // The model and the data-plane checks are in package authz.
 
-var (
-	scopeMapNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{5,50}$`)
-	tokenNameRE    = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
-)
+var scopeMapNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{5,50}$`)
 
 func (p *Provider) tokenRoutes(mux *http.ServeMux, reg string) {
 	mux.HandleFunc("GET "+reg+"/scopeMaps", p.handle(registryVersions, p.listScopeMaps))
@@ -269,8 +266,8 @@ func (p *Provider) getToken(w http.ResponseWriter, r *http.Request, q request) e
 func (p *Provider) putToken(patch bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, q request) error {
 		name := r.PathValue("child")
-		if !tokenNameRE.MatchString(name) {
-			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-'.", name)
+		if !authz.ValidTokenName(name) {
+			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-', and not a GUID.", name)
 		}
 		var in struct {
 			Properties *struct {

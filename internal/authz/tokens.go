@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -37,6 +38,20 @@ const (
 	ScopeMetadataRead  = "metadata/read"
 	ScopeMetadataWrite = "metadata/write"
 )
+
+var tokenNameRE = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
+
+// ValidTokenName is ACR's token name rule (5 to 50 letters, digits or
+// '-'), less names shaped like a GUID: those are service principals'
+// client ids on the data plane, so Basic sign-in never has to look for a
+// token under one.
+func ValidTokenName(name string) bool {
+	if !tokenNameRE.MatchString(name) {
+		return false
+	}
+	_, err := uuid.Parse(name)
+	return err != nil
+}
 
 var scopeActionRE = regexp.MustCompile(`^repositories/(\*|[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*(?:/\*)?)/(content/(?:read|write|delete)|metadata/(?:read|write))$`)
 
@@ -213,23 +228,36 @@ type TokenSignIn struct {
 	Stamp    string
 }
 
-// LoadTokenSignIn reads an enabled token of a registry with its scope map
-// and password hashes, without checking a password.
-func LoadTokenSignIn(tx meta.Tx, registryID, name string) (TokenSignIn, map[string]string, error) {
-	var in TokenSignIn
+// TokenScope reads an enabled token of a registry and its scope map: what
+// a signed-in token may do.
+func TokenScope(tx meta.Tx, registryID, name string) (Token, ScopeMap, meta.Resource, error) {
+	var tok Token
 	res, err := tx.GetResource(registryID + "/tokens/" + name)
 	if err == nil && !strings.EqualFold(res.Type, TokenType) {
 		err = errdef.ErrNotFound
 	}
 	if err != nil {
+		return tok, ScopeMap{}, res, err
+	}
+	if err := json.Unmarshal(res.Document, &tok); err != nil {
+		return tok, ScopeMap{}, res, fmt.Errorf("token %s: %w", name, err)
+	}
+	if !tok.Enabled() {
+		return tok, ScopeMap{}, res, fmt.Errorf("token %s is disabled: %w", name, errdef.ErrUnauthenticated)
+	}
+	m, err := LoadScopeMap(tx, registryID, tok.Properties.ScopeMapID)
+	return tok, m, res, err
+}
+
+// LoadTokenSignIn is TokenScope with the token's password hashes, for
+// checking a password.
+func LoadTokenSignIn(tx meta.Tx, registryID, name string) (TokenSignIn, map[string]string, error) {
+	var in TokenSignIn
+	tok, m, res, err := TokenScope(tx, registryID, name)
+	if err != nil {
 		return in, nil, err
 	}
-	if err := json.Unmarshal(res.Document, &in.Token); err != nil {
-		return in, nil, fmt.Errorf("token %s: %w", name, err)
-	}
-	if !in.Token.Enabled() {
-		return in, nil, fmt.Errorf("token %s is disabled: %w", name, errdef.ErrUnauthenticated)
-	}
+	in.Token, in.ScopeMap = tok, m
 	sec, err := tx.GetResource(secretsID(res.ID))
 	if err != nil {
 		return in, nil, err
@@ -237,9 +265,6 @@ func LoadTokenSignIn(tx meta.Tx, registryID, name string) (TokenSignIn, map[stri
 	var s tokenSecrets
 	if err := json.Unmarshal(sec.Document, &s); err != nil {
 		return in, nil, fmt.Errorf("token %s secrets: %w", name, err)
-	}
-	if in.ScopeMap, err = LoadScopeMap(tx, registryID, in.Token.Properties.ScopeMapID); err != nil {
-		return in, nil, err
 	}
 	in.Stamp = fmt.Sprintf("%s|%d|%d", res.ID, res.UpdatedAt.UnixNano(), sec.UpdatedAt.UnixNano())
 	return in, s.Hashes, nil

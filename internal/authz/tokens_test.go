@@ -35,3 +35,11 @@ func TestScopeAllows(t *testing.T) {
 		}
 	}
 }
+
+func TestValidTokenName(t *testing.T) {
+	for name, ok := range map[string]bool{"ci-bot": true, "abcd": false, "bad_name": false, "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b": false, "6F1C2A7E-3B4D-4E5F-8A9B-0C1D2E3F4A5B": false} {
+		if ValidTokenName(name) != ok {
+			t.Errorf("%q: want %v", name, ok)
+		}
+	}
+}

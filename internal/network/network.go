@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -171,10 +173,53 @@ func Decide(rules Rules, view View, addr netip.Addr) error {
 	return &Denied{Addr: addr, Reason: "the address is not in the registry's IP rules"}
 }
 
+// Gate applies network rules to stored registries on the data plane. It
+// remembers the rules of each registry document it has read, keyed by the
+// document's bytes, so the hot path does not decode the same JSON on every
+// request; a changed document is a new key, so nothing stale is applied.
+// The zero value is ready to use.
+type Gate struct {
+	mu    sync.RWMutex
+	seed  maphash.Seed
+	rules map[uint64]Rules
+}
+
+// gateCacheMax bounds the remembered documents; past it the cache starts
+// over.
+const gateCacheMax = 4096
+
+func (g *Gate) rulesOf(doc []byte) (Rules, error) {
+	g.mu.RLock()
+	seeded := g.rules != nil
+	var h uint64
+	if seeded {
+		h = maphash.Bytes(g.seed, doc)
+		if r, ok := g.rules[h]; ok {
+			g.mu.RUnlock()
+			return r, nil
+		}
+	}
+	g.mu.RUnlock()
+	r, err := RulesOf(doc)
+	if err != nil {
+		return r, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rules == nil || len(g.rules) >= gateCacheMax {
+		if g.rules == nil {
+			g.seed = maphash.MakeSeed()
+		}
+		g.rules = make(map[uint64]Rules)
+	}
+	g.rules[maphash.Bytes(g.seed, doc)] = r
+	return r, nil
+}
+
 // Check is Decide for a stored registry, reading its view inside tx only
 // when its rules can refuse someone.
-func Check(tx meta.Tx, reg meta.Registry, addr netip.Addr) error {
-	rules, err := RulesOf(reg.Document)
+func (g *Gate) Check(tx meta.Tx, reg meta.Registry, addr netip.Addr) error {
+	rules, err := g.rulesOf(reg.Document)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -67,5 +68,30 @@ func TestClientAddr(t *testing.T) {
 		if got := ClientAddr(c.remote, c.xff, trusted); got.String() != c.want {
 			t.Errorf("%s %v: %s, want %s", c.remote, c.xff, got, c.want)
 		}
+	}
+}
+
+// The gate's memory of rules follows the document: a changed document is
+// never judged by the rules of the old one.
+func TestGateFollowsDocument(t *testing.T) {
+	var g Gate
+	open := []byte(`{"properties":{"publicNetworkAccess":"Enabled"}}`)
+	closed := []byte(`{"properties":{"publicNetworkAccess":"Disabled"}}`)
+	for i := range 3 {
+		if r, err := g.rulesOf(open); err != nil || r.Restricted() {
+			t.Fatalf("round %d, open: %+v %v", i, r, err)
+		}
+		if r, err := g.rulesOf(closed); err != nil || !r.PublicAccessDisabled {
+			t.Fatalf("round %d, closed: %+v %v", i, r, err)
+		}
+	}
+	if _, err := g.rulesOf([]byte(`{`)); err == nil {
+		t.Fatal("a broken document must be an error")
+	}
+	for i := range gateCacheMax + 10 {
+		g.rulesOf([]byte(`{"name":"r` + strconv.Itoa(i) + `"}`))
+	}
+	if len(g.rules) > gateCacheMax {
+		t.Fatalf("cache grew to %d", len(g.rules))
 	}
 }

@@ -116,11 +116,11 @@ func permits(tx meta.Tx, who caller, reg meta.Registry, repo, action string) err
 		if key != reg.Key {
 			return fmt.Errorf("a token of another registry: %w", errdef.ErrDenied)
 		}
-		in, _, err := authz.LoadTokenSignIn(tx, reg.ResourceID, name)
+		_, scope, _, err := authz.TokenScope(tx, reg.ResourceID, name)
 		if err != nil {
 			return fmt.Errorf("token %s: %v: %w", name, err, errdef.ErrDenied)
 		}
-		if authz.ScopeAllows(in.ScopeMap.Properties.Actions, repo, scopeFor[action]) {
+		if authz.ScopeAllows(scope.Properties.Actions, repo, scopeFor[action]) {
 			return nil
 		}
 		return fmt.Errorf("token %s may not %s on %q: %w", name, scopeFor[action], repo, errdef.ErrDenied)

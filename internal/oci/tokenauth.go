@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -21,8 +20,6 @@ import (
 // token:<registry key>:<token name>. The key is never reused, so the
 // token's access tokens die with its registry.
 const tokenPrincipal = "token:"
-
-var tokenNameRE = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
 
 // token reports the registry key and name of a token caller.
 func (c caller) token() (key, name string, ok bool) {
@@ -93,8 +90,8 @@ func (t *tokenChecks) remember(id string, now time.Time) {
 // any registry with a token of that name. ok is false when no such token
 // exists.
 func (s *Service) tokenUser(r *http.Request, user, pass string) (caller, bool, error) {
-	if !tokenNameRE.MatchString(user) {
-		return caller{}, false, nil
+	if !authz.ValidTokenName(user) {
+		return caller{}, false, nil // a service principal's client id, or nobody's
 	}
 	var found bool
 	var who caller
