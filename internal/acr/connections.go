@@ -26,17 +26,6 @@ func (p *Provider) connectionRoutes(mux *http.ServeMux, reg string) {
 	mux.HandleFunc("DELETE "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.deleteConnection))
 }
 
-func (p *Provider) connections(r *http.Request, tx meta.Tx, q request, action string) (meta.Registry, []network.Connection, error) {
-	if err := authorize(r.Context(), tx, q.registryID().String(), action); err != nil {
-		return meta.Registry{}, nil, err
-	}
-	row, _, err := loadRegistry(tx, q.sub, q.group, q.name)
-	if err != nil {
-		return row, nil, err
-	}
-	conns, err := network.ConnectionsOf(row.Document)
-	return row, conns, err
-}
 
 func connectionNotFound(name string) error {
 	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name)
@@ -53,8 +42,8 @@ func findConnection(conns []network.Connection, name string) (network.Connection
 
 func (p *Provider) listConnections(w http.ResponseWriter, r *http.Request, q request) error {
 	var conns []network.Connection
-	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-		_, conns, err = p.connections(r, tx, q, connectionType+"/read")
+	err := p.withRegistry(r, q, false, q.registryID().String(), connectionType+"/read", func(_ meta.Tx, reg meta.Registry) (err error) {
+		conns, err = network.ConnectionsOf(reg.Document)
 		return err
 	})
 	if err != nil {
@@ -69,8 +58,8 @@ func (p *Provider) listConnections(w http.ResponseWriter, r *http.Request, q req
 
 func (p *Provider) getConnection(w http.ResponseWriter, r *http.Request, q request) error {
 	var c network.Connection
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		_, conns, err := p.connections(r, tx, q, connectionType+"/read")
+	err := p.withRegistry(r, q, false, q.registryID().String(), connectionType+"/read", func(_ meta.Tx, reg meta.Registry) error {
+		conns, err := network.ConnectionsOf(reg.Document)
 		if err != nil {
 			return err
 		}
@@ -117,8 +106,8 @@ func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q reque
 	var out network.Connection
 	var opPath string
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		row, conns, err := p.connections(r, tx, q, approveAction)
+	err := p.withRegistry(r, q, true, q.registryID().String(), approveAction, func(tx meta.Tx, row meta.Registry) error {
+		conns, err := network.ConnectionsOf(row.Document)
 		if err != nil {
 			return err
 		}
@@ -159,8 +148,8 @@ func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q reque
 func (p *Provider) deleteConnection(w http.ResponseWriter, r *http.Request, q request) error {
 	var opPath string
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		row, conns, err := p.connections(r, tx, q, connectionType+"/delete")
+	err := p.withRegistry(r, q, true, q.registryID().String(), connectionType+"/delete", func(tx meta.Tx, row meta.Registry) error {
+		conns, err := network.ConnectionsOf(row.Document)
 		if err != nil {
 			return err
 		}
@@ -181,10 +170,5 @@ func (p *Provider) deleteConnection(w http.ResponseWriter, r *http.Request, q re
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return arm.AnswerDelete(w, r, opPath, err)
 }

@@ -8,9 +8,6 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 )
 
-// normLocation is ARM's canonical location spelling ("West US" → "westus").
-func normLocation(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
-
 // validateCreate checks a PUT body before any state is read: location and
 // sku.name are required, and the Classic SKU is gone.
 func validateCreate(in Registry) error {
@@ -30,7 +27,7 @@ func validateCreate(in Registry) error {
 // acr-api.md §4.2.
 func newRegistry(id, name string, in Registry, caller authz.Caller, now time.Time) Registry {
 	out := Registry{
-		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(normLocation(*in.Location)),
+		ID: ptr(id), Name: ptr(name), Type: ptr(RegistryType), Location: ptr(arm.NormLocation(*in.Location)),
 		Tags: in.Tags, SKU: &SKU{Name: in.SKU.Name, Tier: ptr(SKUTier(*in.SKU.Name))}, Identity: in.Identity,
 		SystemData: arm.NewSystemData(caller.ClientID, byType(caller), now),
 	}

@@ -92,10 +92,10 @@ func (p *Provider) putGroup(w http.ResponseWriter, r *http.Request, q request) e
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
 			status = http.StatusCreated
-			old = ResourceGroup{ID: ptr(id), Name: ptr(q.group), Type: ptr(resourceGroupType), Location: ptr(normLocation(*in.Location))}
+			old = ResourceGroup{ID: ptr(id), Name: ptr(q.group), Type: ptr(resourceGroupType), Location: ptr(arm.NormLocation(*in.Location))}
 		case err != nil:
 			return err
-		case old.Location == nil || !strings.EqualFold(*old.Location, normLocation(*in.Location)):
+		case old.Location == nil || !strings.EqualFold(*old.Location, arm.NormLocation(*in.Location)):
 			return errGroupLocation(*in.Location, deref(old.Location))
 		}
 		out = old

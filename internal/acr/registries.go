@@ -130,7 +130,7 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request
 		row, old, err := loadRegistry(tx, q.sub, q.group, q.name)
 		switch {
 		case err == nil:
-			if old.Location == nil || !strings.EqualFold(*old.Location, normLocation(*in.Location)) {
+			if old.Location == nil || !strings.EqualFold(*old.Location, arm.NormLocation(*in.Location)) {
 				return errRegistryLocation(q.name, deref(old.Location), q.group, *in.Location)
 			}
 			out = keepUnknown(old, replaceRegistry(old, in, caller, now), q.version)
@@ -209,16 +209,7 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request, q requ
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(doc.Location), start, p.now().UTC(), nil)
 		return err
 	})
-	switch {
-	case errors.Is(err, errdef.ErrNotFound):
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	case err != nil:
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return arm.AnswerDelete(w, r, opPath, err)
 }
 
 // listRegistries serves Registries_List (subscription scope) and

@@ -198,22 +198,7 @@ func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q requ
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	return finishDelete(w, r, opPath, err)
-}
-
-// finishDelete answers a DELETE: 204 when there was nothing to delete,
-// else 202 with a Location that is already done.
-func finishDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
-	if errors.Is(err, errdef.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return arm.AnswerDelete(w, r, opPath, err)
 }
 
 func (p *Provider) listTokens(w http.ResponseWriter, r *http.Request, q request) error {
@@ -376,7 +361,7 @@ func (p *Provider) deleteToken(w http.ResponseWriter, r *http.Request, q request
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	return finishDelete(w, r, opPath, err)
+	return arm.AnswerDelete(w, r, opPath, err)
 }
 
 // generateCredentials makes new passwords for a token and returns them,

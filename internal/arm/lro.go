@@ -102,6 +102,25 @@ func PurgeOperations(ctx context.Context, store meta.Store, cutoff time.Time) (i
 	}
 }
 
+// AnswerDelete answers a DELETE that ran as an operation recorded at
+// opPath: 204 when err says there was nothing to delete, err itself when
+// it is another failure, else 202 with a Location that is already done.
+func AnswerDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
+	if errors.Is(err, errdef.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	SetLocationHeaders(w, r, opPath)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// NormLocation is ARM's canonical location name ("West US" → "westus").
+func NormLocation(l string) string { return strings.ToLower(strings.ReplaceAll(l, " ", "")) }
+
 // absolute is the polling URL of path, in the api-version of the request.
 func absolute(r *http.Request, path string) string {
 	return BaseURL(r) + path + "?api-version=" + url.QueryEscape(r.URL.Query().Get("api-version"))

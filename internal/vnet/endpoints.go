@@ -74,7 +74,7 @@ func (p *Provider) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 	id := resourceID(r, "privateEndpoints")
 	var pe PrivateEndpoint
 	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/read"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/read"); err != nil {
 			return err
 		}
 		if _, err := load(tx, id, network.PrivateEndpointType, r.PathValue("name"), r.PathValue("rg"), &pe); err != nil {
@@ -178,7 +178,7 @@ func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 	var opPath string
 	start := p.now().UTC()
 	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/write"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/write"); err != nil {
 			return err
 		}
 		if err := requireGroup(tx, r); err != nil {
@@ -240,7 +240,7 @@ func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 		}
 		// The endpoint first: the registry's view reads it.
 		in.ID, in.Name, in.Type, in.Etag = id, name, network.PrivateEndpointType, etag(start)
-		in.Location = normLocation(in.Location)
+		in.Location = arm.NormLocation(in.Location)
 		lc.ID, lc.Type = id+"/privateLinkServiceConnections/"+lc.Name, network.PrivateEndpointType+"/privateLinkServiceConnections"
 		lc.Properties.ProvisioningState = "Succeeded"
 		lc.Properties.PrivateLinkServiceConnectionState = nil
@@ -293,7 +293,7 @@ func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error 
 	var opPath string
 	start := p.now().UTC()
 	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.PrivateEndpointType+"/delete"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/delete"); err != nil {
 			return err
 		}
 		var pe PrivateEndpoint
@@ -325,5 +325,5 @@ func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error 
 		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, pe.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	return finishDelete(w, r, opPath, err)
+	return arm.AnswerDelete(w, r, opPath, err)
 }

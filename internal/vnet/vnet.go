@@ -7,7 +7,6 @@
 package vnet
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,11 +113,6 @@ func resourceID(r *http.Request, typ string) string {
 	return arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).Resource(namespace, typ, r.PathValue("name")).String()
 }
 
-// authorize checks the caller may perform action at scope.
-func authorize(ctx context.Context, tx meta.Tx, scope, action string) error {
-	return arm.Authorize(ctx, tx, scope, action)
-}
-
 // requireGroup fails with ResourceGroupNotFound unless the group exists.
 func requireGroup(tx meta.Tx, r *http.Request) error {
 	_, err := tx.GetResource(arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).String())
@@ -160,7 +154,7 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, typ string, rend
 	scope := arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).String()
 	var out []any
 	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, scope, typ+"/read"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, scope, typ+"/read"); err != nil {
 			return err
 		}
 		if err := requireGroup(tx, r); err != nil {
@@ -198,18 +192,3 @@ func rawDoc(_ meta.Tx, doc []byte) (any, error) { return json.RawMessage(doc), n
 
 // etag is a weak entity tag of a document.
 func etag(now time.Time) string { return fmt.Sprintf("W/\"%x\"", now.UnixNano()) }
-
-// finishDelete answers a DELETE: 204 when there was nothing to delete,
-// else 202 with a Location that is already done.
-func finishDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
-	if errors.Is(err, errdef.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
-}

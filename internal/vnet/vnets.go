@@ -35,7 +35,7 @@ func (p *Provider) readVNet(r *http.Request, action string) (VirtualNetwork, err
 	id := resourceID(r, "virtualNetworks")
 	var v VirtualNetwork
 	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, action); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, action); err != nil {
 			return err
 		}
 		_, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v)
@@ -99,7 +99,7 @@ func (p *Provider) putVNet(w http.ResponseWriter, r *http.Request) error {
 	var opPath string
 	start := p.now().UTC()
 	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.VirtualNetworkType+"/write"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, network.VirtualNetworkType+"/write"); err != nil {
 			return err
 		}
 		if err := requireGroup(tx, r); err != nil {
@@ -110,7 +110,7 @@ func (p *Provider) putVNet(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case err == nil:
 			status = http.StatusOK
-			if !strings.EqualFold(normLocation(old.Location), normLocation(in.Location)) {
+			if !strings.EqualFold(arm.NormLocation(old.Location), arm.NormLocation(in.Location)) {
 				return arm.Errorf(http.StatusBadRequest, "InvalidResourceLocation", "The resource '%s' already exists in location '%s'; it cannot move to '%s'.", name, old.Location, in.Location)
 			}
 			if err := keepUsedSubnets(tx, r, old, in); err != nil {
@@ -124,7 +124,7 @@ func (p *Provider) putVNet(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		in.ID, in.Type, in.Etag = id, network.VirtualNetworkType, etag(start)
-		in.Location = normLocation(in.Location)
+		in.Location = arm.NormLocation(in.Location)
 		in.Properties.ProvisioningState = "Succeeded"
 		if err := tx.PutResource(meta.Resource{ID: id, Type: network.VirtualNetworkType, Document: mustJSON(in), CreatedAt: res.CreatedAt, UpdatedAt: start}); err != nil {
 			return err
@@ -253,7 +253,7 @@ func (p *Provider) deleteVNet(w http.ResponseWriter, r *http.Request) error {
 	var opPath string
 	start := p.now().UTC()
 	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, id, network.VirtualNetworkType+"/delete"); err != nil {
+		if err := arm.Authorize(r.Context(), tx, id, network.VirtualNetworkType+"/delete"); err != nil {
 			return err
 		}
 		var v VirtualNetwork
@@ -275,10 +275,8 @@ func (p *Provider) deleteVNet(w http.ResponseWriter, r *http.Request) error {
 		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, v.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	return finishDelete(w, r, opPath, err)
+	return arm.AnswerDelete(w, r, opPath, err)
 }
-
-func normLocation(l string) string { return strings.ToLower(strings.ReplaceAll(l, " ", "")) }
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
