@@ -59,18 +59,13 @@ func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request
 		if err != nil {
 			return err
 		}
-		byURI := src.id == nil
 		if err := authorizeLinked(r, tx, targetID, source.ResourceID); err != nil {
 			return err
 		}
-		if err := asARM(egress.Check(egressSource(sourceDoc), egress.ChannelImportSource)); err != nil {
+		gateSource := egressSource(sourceDoc)
+		gateSource.NamedByLoginServer = src.id == nil
+		if err := asARM(egress.Check(gateSource, egress.ChannelImportSource)); err != nil {
 			return err
-		}
-		if byURI && egressSource(sourceDoc).PublicAccessDisabled {
-			// ACR: a source with public access disabled must be named by
-			// resource id; its login server is not reachable for the import.
-			return arm.Errorf(http.StatusBadRequest, "InvalidParameters",
-				"The source registry '%s' has public network access disabled: reference it by resourceId, not by registryUri '%s'.", source.Name, in.Source.RegistryURI)
 		}
 		req.Source, req.Target, req.Now = source, target, start
 		if _, err := transfer.Import(tx, req); err != nil {

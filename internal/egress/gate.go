@@ -17,6 +17,9 @@ type Source struct {
 	ExportsDisabled bool
 	// PublicAccessDisabled mirrors properties.publicNetworkAccess.
 	PublicAccessDisabled bool
+	// NamedByLoginServer says the request named the registry by its login
+	// server (an import's registryUri) rather than by resource id.
+	NamedByLoginServer bool
 }
 
 // Refusal is a decision of the gate: an ARM-style code and a message that
@@ -51,6 +54,11 @@ func Check(src Source, ch Channel) error {
 		if src.ExportsDisabled {
 			return refuse("ExportsDisabled", "%s is not allowed because the registry '%s' has exports disabled (properties.policies.exportPolicy.status=disabled). Enable exports on '%s' first if its artifacts may leave it.",
 				describe(ch), src.Name, src.Name)
+		}
+		if ch == ChannelImportSource && src.NamedByLoginServer && src.PublicAccessDisabled {
+			// ACR: a private source is reachable for import only through
+			// its resource id, never through its public login server.
+			return refuse("InvalidParameters", "The source registry '%s' has public network access disabled: reference it by resourceId, not by its login server.", src.Name)
 		}
 		return nil
 	}

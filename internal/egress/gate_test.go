@@ -37,6 +37,19 @@ func TestEveryChannelPassesTheGate(t *testing.T) {
 			}
 		}
 	}
+	// An import names a private source by resource id only.
+	private := Source{Name: "reg1", Premium: true, PublicAccessDisabled: true}
+	if err := Check(private, ChannelImportSource); err != nil {
+		t.Errorf("import by resource id from a private registry: %v", err)
+	}
+	private.NamedByLoginServer = true
+	var r *Refusal
+	if err := Check(private, ChannelImportSource); !errors.As(err, &r) || r.Code != "InvalidParameters" {
+		t.Errorf("import by login server from a private registry: %v", err)
+	}
+	if err := Check(private, ChannelExportPipelineCreate); err != nil {
+		t.Errorf("the login-server rule is the import's only: %v", err)
+	}
 	if err := Check(open, Channel("smuggle")); err == nil {
 		t.Fatal("an unknown channel must be refused")
 	}
