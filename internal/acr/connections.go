@@ -26,7 +26,6 @@ func (p *Provider) connectionRoutes(mux *http.ServeMux, reg string) {
 	mux.HandleFunc("DELETE "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.deleteConnection))
 }
 
-
 func connectionNotFound(name string) error {
 	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name)
 }

@@ -33,6 +33,20 @@ func (p *Provider) tokenRoutes(mux *http.ServeMux, reg string) {
 	mux.HandleFunc("POST "+reg+"/generateCredentials", p.handle(registryVersions, p.generateCredentials))
 }
 
+// listChildren decodes a registry's child resources of one type; a
+// document that does not decode is left out.
+func listChildren[T any](tx meta.Tx, registryID, typ string) ([]T, error) {
+	rows, err := tx.ListResources(registryID, typ, meta.Page{Limit: 1000})
+	out := make([]T, 0, len(rows))
+	for _, row := range rows {
+		var v T
+		if json.Unmarshal(row.Document, &v) == nil {
+			out = append(out, v)
+		}
+	}
+	return out, err
+}
+
 func childNotFound(typ, name string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", typ, name)
 }
@@ -59,14 +73,8 @@ func (p *Provider) withRegistry(r *http.Request, q request, write bool, childID,
 func (p *Provider) listScopeMaps(w http.ResponseWriter, r *http.Request, q request) error {
 	out := []authz.ScopeMap{}
 	err := p.withRegistry(r, q, false, q.registryID().String(), authz.ScopeMapType+"/read", func(tx meta.Tx, reg meta.Registry) error {
-		out = append(out, authz.SystemScopeMaps(reg.ResourceID)...)
-		rows, err := tx.ListResources(reg.ResourceID, authz.ScopeMapType, meta.Page{Limit: 1000})
-		for _, row := range rows {
-			var m authz.ScopeMap
-			if json.Unmarshal(row.Document, &m) == nil {
-				out = append(out, m)
-			}
-		}
+		user, err := listChildren[authz.ScopeMap](tx, reg.ResourceID, authz.ScopeMapType)
+		out = append(append(out, authz.SystemScopeMaps(reg.ResourceID)...), user...)
 		return err
 	})
 	if err != nil {
@@ -182,13 +190,12 @@ func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q requ
 		if _, err := authz.LoadScopeMap(tx, reg.ResourceID, smID); err != nil {
 			return err
 		}
-		toks, err := tx.ListResources(reg.ResourceID, authz.TokenType, meta.Page{Limit: 1000})
+		toks, err := listChildren[authz.Token](tx, reg.ResourceID, authz.TokenType)
 		if err != nil {
 			return err
 		}
-		for _, row := range toks {
-			var t authz.Token
-			if json.Unmarshal(row.Document, &t) == nil && strings.EqualFold(t.Properties.ScopeMapID, smID) {
+		for _, t := range toks {
+			if strings.EqualFold(t.Properties.ScopeMapID, smID) {
 				return arm.Errorf(http.StatusConflict, "ScopeMapInUse", "The scope map '%s' is used by token '%s'; delete the token or give it another scope map first.", name, t.Name)
 			}
 		}
@@ -204,13 +211,8 @@ func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q requ
 func (p *Provider) listTokens(w http.ResponseWriter, r *http.Request, q request) error {
 	out := []authz.Token{}
 	err := p.withRegistry(r, q, false, q.registryID().String(), authz.TokenType+"/read", func(tx meta.Tx, reg meta.Registry) error {
-		rows, err := tx.ListResources(reg.ResourceID, authz.TokenType, meta.Page{Limit: 1000})
-		for _, row := range rows {
-			var t authz.Token
-			if json.Unmarshal(row.Document, &t) == nil {
-				out = append(out, t)
-			}
-		}
+		toks, err := listChildren[authz.Token](tx, reg.ResourceID, authz.TokenType)
+		out = append(out, toks...)
 		return err
 	})
 	if err != nil {
