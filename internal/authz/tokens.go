@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/reference"
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -53,7 +54,7 @@ func ValidTokenName(name string) bool {
 	return err != nil
 }
 
-var scopeActionRE = regexp.MustCompile(`^repositories/(\*|[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*(?:/\*)?)/(content/(?:read|write|delete)|metadata/(?:read|write))$`)
+var scopeActionRE = regexp.MustCompile(`^repositories/(\*|` + reference.Repository + `(?:/\*)?)/(content/(?:read|write|delete)|metadata/(?:read|write))$`)
 
 // ValidScopeAction checks one scope map action, such as
 // repositories/samples/hello-world/content/read or repositories/samples/*/metadata/read.

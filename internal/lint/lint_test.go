@@ -21,6 +21,7 @@ const module = "github.com/bulkhead-registry/bulkhead"
 // not allowed, meta/sqlite → meta is), and the listed same-rank edges.
 var rank = map[string]int{
 	"errdef":      0,
+	"reference":   0,
 	"meta":        1,
 	"content":     1,
 	"config":      1,
@@ -49,7 +50,7 @@ var sameRank = map[[2]string]bool{
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.
-var noHTTP = []string{"errdef", "meta", "authz", "egress", "network", "config", "gc", "transfer"}
+var noHTTP = []string{"errdef", "reference", "meta", "authz", "egress", "network", "config", "gc", "transfer"}
 
 type goFile struct {
 	path string // relative to the module root

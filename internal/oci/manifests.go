@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -115,7 +116,7 @@ func (s *Service) manifest(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		dg = d
-	} else if !tagRE.MatchString(ref) {
+	} else if !reference.ValidTag(ref) {
 		return fail(codeManifestInvalid, fmt.Sprintf("invalid tag %q", ref), errdef.ErrInvalidArgument)
 	}
 	switch r.Method {

@@ -3,10 +3,10 @@ package oci
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/reference"
 )
 
 // kind names the distribution-spec endpoint a request addresses
@@ -40,13 +40,6 @@ func (q request) name(hostMode bool) string {
 	}
 	return q.registry + "/" + q.repo
 }
-
-// Repository name components per distribution-spec: path components of
-// lower-case alphanumerics separated by '.', '_', '__' or '-'+.
-var componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
-
-// tagRE is the distribution-spec tag grammar.
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 
 // maxNameLen bounds the full repository name as clients spell it.
 const maxNameLen = 255
@@ -98,7 +91,7 @@ func parsePath(path, hostRegistry string, hostMode bool) (request, error) {
 		return request{}, nameError("repository name longer than 255 characters")
 	}
 	for _, c := range strings.Split(name, "/") {
-		if !componentRE.MatchString(c) {
+		if !reference.ValidComponent(c) {
 			return request{}, nameError(fmt.Sprintf("invalid repository name %q", name))
 		}
 	}

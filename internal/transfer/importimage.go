@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/reference"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -40,11 +40,6 @@ func (i Image) String() string {
 	return s
 }
 
-var (
-	repoPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-)
-
 // ParseImage reads "repo", "repo:tag", "repo@digest" or "repo:tag@digest".
 // A bare repository means its "latest" tag when defaultTag is set.
 func ParseImage(s string, defaultTag bool) (Image, error) {
@@ -59,11 +54,11 @@ func ParseImage(s string, defaultTag bool) (Image, error) {
 	}
 	if colon := strings.LastIndex(rest, ":"); colon >= 0 && !strings.Contains(rest[colon:], "/") {
 		img.Tag, rest = rest[colon+1:], rest[:colon]
-		if !tagPattern.MatchString(img.Tag) {
+		if !reference.ValidTag(img.Tag) {
 			return img, fmt.Errorf("%q: the tag is not valid: %w", s, errdef.ErrInvalidArgument)
 		}
 	}
-	if len(rest) > 256 || !repoPattern.MatchString(rest) {
+	if len(rest) > 256 || !reference.ValidRepository(rest) {
 		return img, fmt.Errorf("%q: the repository name is not valid (lower-case letters, digits and separators): %w", s, errdef.ErrInvalidArgument)
 	}
 	img.Repository = rest
