@@ -62,6 +62,10 @@ var registryAPIVersions = []string{
 	"2025-05-01-preview", "2025-06-01-preview", "2025-11-01",
 }
 
+// RegistryAPIVersions lists the api-versions the registry routes accept,
+// oldest first.
+func RegistryAPIVersions() []string { return append([]string(nil), registryAPIVersions...) }
+
 // Microsoft.Resources api-versions for subscriptions, tenants, resource
 // groups and generic resources (what az and the SDKs send).
 var resourcesAPIVersions = []string{

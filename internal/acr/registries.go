@@ -105,6 +105,8 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request
 	if err := validateCreate(in); err != nil {
 		return err
 	}
+	// Read before defaults are applied: they fill the same structs.
+	intent := intentOf(in)
 	// Read-only properties echoed back by GET-edit-PUT clients (az
 	// resource update) are ignored; changing one is refused.
 	if ls := in.Properties; ls != nil && ls.LoginServer != nil && !strings.EqualFold(*ls.LoginServer, p.loginServer(r, q.name)) {
@@ -134,10 +136,11 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request
 				return errRegistryLocation(q.name, deref(old.Location), q.group, *in.Location)
 			}
 			out = keepUnknown(old, replaceRegistry(old, in, caller, now), q.version)
+			keepLock(old, &out, intent)
 			if err := checkSKUChange(old, out); err != nil {
 				return err
 			}
-			if err := checkChange(tx, id, old, out); err != nil {
+			if err := checkChange(tx, id, old, out, intent); err != nil {
 				return err
 			}
 			row.Document, row.UpdatedAt = mustJSON(out), now
@@ -157,7 +160,7 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request
 		}
 		status = http.StatusCreated
 		out = newRegistry(id, q.name, in, caller, now)
-		if err := checkChange(tx, id, Registry{}, out); err != nil {
+		if err := checkChange(tx, id, Registry{}, out, intent); err != nil {
 			return err
 		}
 		if err := tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(q.name), ResourceID: id,

@@ -41,7 +41,7 @@ func egressSource(doc Registry) egress.Source {
 
 // checkChange applies the export-policy rules to a registry change inside
 // tx, so that the pipeline count and the write are one atomic step.
-func checkChange(tx meta.Tx, registryID string, before, after Registry) error {
+func checkChange(tx meta.Tx, registryID string, before, after Registry, li lockIntent) error {
 	pipes, err := tx.ListResources(registryID, ExportPipelineType, meta.Page{})
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func checkChange(tx meta.Tx, registryID string, before, after Registry) error {
 	if before.Name != nil {
 		b = policyState(before)
 	}
-	return asARM(egress.CheckChange(b, policyState(after), len(pipes)))
+	return asARM(egress.CheckChange(egress.Change{Before: b, After: policyState(after), EnablesExports: li.enablesExports, ExportPipelines: len(pipes)}))
 }
 
 // asARM turns a gate refusal into a 400 in the ARM envelope.

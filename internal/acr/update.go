@@ -37,6 +37,7 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	intent := patchIntent(patch)
 	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
 		p.fail(w, r, err)
@@ -74,10 +75,11 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		next.Properties.ProvisioningState = ptr(ProvisioningStateSucceeded)
 		next.Properties.CreationDate = old.Properties.CreationDate
 		next.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
+		keepLock(old, &next, intent)
 		if err := checkSKUChange(old, next); err != nil {
 			return err
 		}
-		if err := checkChange(tx, id, old, next); err != nil {
+		if err := checkChange(tx, id, old, next, intent); err != nil {
 			return err
 		}
 		out = next

@@ -86,16 +86,35 @@ type PolicyState struct {
 	PublicAccessDisabled bool
 }
 
-// CheckChange decides whether a registry may move from before to after
-// (after is the complete resulting state of a PUT or PATCH, so "in the
-// same request or earlier" falls out). exportPipelines is the number of
-// export pipelines the registry has, read in the same transaction. A newly
-// created registry passes a zero before.
-func CheckChange(before, after PolicyState, exportPipelines int) error {
+// Change is one registry update as the export rules see it: the complete
+// state before and after (so "in the same request or earlier" falls out),
+// what the request said explicitly, and the export pipelines the registry
+// has, read in the same transaction.
+type Change struct {
+	Before, After PolicyState
+	// EnablesExports says the request itself set
+	// exportPolicy.status=enabled. Once exports are disabled, nothing else
+	// turns them back on: not a PUT that leaves the policy out, not a
+	// template that redeploys the registry as first written.
+	EnablesExports bool
+	// ExportPipelines counts the registry's export pipelines.
+	ExportPipelines int
+}
+
+// CheckChange decides whether a registry may move from c.Before to c.After.
+// A newly created registry passes a zero Before.
+func CheckChange(c Change) error {
+	before, after := c.Before, c.After
 	premium := after.SKU == "Premium"
 	if after.PublicAccessDisabled && !premium {
 		return refuse("DisablingPublicNetworkAccessNotSupported",
 			"Disabling public network access is not supported for the SKU %s. For more information, please visit https://aka.ms/acr/private-link.", after.SKU)
+	}
+	if before.ExportsDisabled && !after.ExportsDisabled && !c.EnablesExports {
+		// The lock is sticky: the provider keeps it when a request leaves
+		// the policy out, so reaching here means a request path lost it.
+		return refuse("ExportPolicyLocked",
+			"The registry '%s' has exports disabled; only an explicit properties.policies.exportPolicy.status=enabled turns them back on.", after.Name)
 	}
 	if !after.ExportsDisabled {
 		return nil
@@ -112,9 +131,9 @@ func CheckChange(before, after PolicyState, exportPipelines int) error {
 		return refuse("BadRequest",
 			"Exports can be disabled only when public network access is disabled: set properties.publicNetworkAccess=Disabled on the registry '%s' in the same request or earlier.", after.Name)
 	}
-	if !before.ExportsDisabled && exportPipelines > 0 {
+	if !before.ExportsDisabled && c.ExportPipelines > 0 {
 		return refuse("BadRequest",
-			"The exportPolicy status cannot be changed while the registry '%s' has %d export pipeline(s); delete them first.", after.Name, exportPipelines)
+			"The exportPolicy status cannot be changed while the registry '%s' has %d export pipeline(s); delete them first.", after.Name, c.ExportPipelines)
 	}
 	return nil
 }

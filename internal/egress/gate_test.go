@@ -63,25 +63,28 @@ func TestCheckChange(t *testing.T) {
 		name          string
 		before, after PolicyState
 		pipelines     int
+		enables       bool // the request says exportPolicy.status=enabled
 		code, msg     string // empty code: allowed
 	}{
-		{"disable both in one request", premium(false, false), premium(true, true), 0, "", ""},
-		{"disable exports after public access", premium(false, true), premium(true, true), 0, "", ""},
-		{"disable exports with public access on", premium(false, false), premium(true, false), 0, "BadRequest", "publicNetworkAccess=Disabled"},
-		{"enable public access while exports disabled", premium(true, true), premium(true, false), 0, "BadRequest", "Enabling public network access is not supported because the registry 'reg1' has exports disabled."},
-		{"re-enable exports", premium(true, true), premium(false, true), 0, "", ""},
-		{"re-enable both in one request", premium(true, true), premium(false, false), 0, "", ""},
-		{"disable exports with pipelines", premium(false, true), premium(true, true), 2, "BadRequest", "2 export pipeline(s)"},
-		{"exports disabled on Standard", premium(false, false), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: false}, 0, "ExportPolicyNotSupported", "Premium"},
-		{"downgrade an export-disabled registry", premium(true, true), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: true}, 0, "DisablingPublicNetworkAccessNotSupported", "SKU Standard"},
-		{"disable public access on Basic", PolicyState{SKU: "Basic"}, PolicyState{Name: "r", SKU: "Basic", PublicAccessDisabled: true}, 0, "DisablingPublicNetworkAccessNotSupported", "for the SKU Basic"},
-		{"unrelated change while disabled", premium(true, true), premium(true, true), 0, "", ""},
-		{"create disabled", PolicyState{}, premium(true, true), 0, "", ""},
-		{"create disabled with public access", PolicyState{}, premium(true, false), 0, "BadRequest", "publicNetworkAccess=Disabled"},
+		{"disable both in one request", premium(false, false), premium(true, true), 0, false, "", ""},
+		{"disable exports after public access", premium(false, true), premium(true, true), 0, false, "", ""},
+		{"disable exports with public access on", premium(false, false), premium(true, false), 0, false, "BadRequest", "publicNetworkAccess=Disabled"},
+		{"enable public access while exports disabled", premium(true, true), premium(true, false), 0, false, "BadRequest", "Enabling public network access is not supported because the registry 'reg1' has exports disabled."},
+		{"re-enable exports", premium(true, true), premium(false, true), 0, true, "", ""},
+		{"re-enable both in one request", premium(true, true), premium(false, false), 0, true, "", ""},
+		{"disable exports with pipelines", premium(false, true), premium(true, true), 2, false, "BadRequest", "2 export pipeline(s)"},
+		{"exports disabled on Standard", premium(false, false), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: false}, 0, false, "ExportPolicyNotSupported", "Premium"},
+		{"downgrade an export-disabled registry", premium(true, true), PolicyState{Name: "reg1", SKU: "Standard", ExportsDisabled: true, PublicAccessDisabled: true}, 0, false, "DisablingPublicNetworkAccessNotSupported", "SKU Standard"},
+		{"disable public access on Basic", PolicyState{SKU: "Basic"}, PolicyState{Name: "r", SKU: "Basic", PublicAccessDisabled: true}, 0, false, "DisablingPublicNetworkAccessNotSupported", "for the SKU Basic"},
+		{"unrelated change while disabled", premium(true, true), premium(true, true), 0, false, "", ""},
+		{"create disabled", PolicyState{}, premium(true, true), 0, false, "", ""},
+		{"exports re-enabled without saying so", premium(true, true), premium(false, true), 0, false, "ExportPolicyLocked", "only an explicit"},
+		{"public access re-enabled with exports, explicitly", premium(true, true), premium(false, false), 0, true, "", ""},
+		{"create disabled with public access", PolicyState{}, premium(true, false), 0, false, "BadRequest", "publicNetworkAccess=Disabled"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := CheckChange(c.before, c.after, c.pipelines)
+			err := CheckChange(Change{Before: c.before, After: c.after, ExportPipelines: c.pipelines, EnablesExports: c.enables})
 			if c.code == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
