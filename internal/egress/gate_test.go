@@ -63,7 +63,7 @@ func TestCheckChange(t *testing.T) {
 		name          string
 		before, after PolicyState
 		pipelines     int
-		enables       bool // the request says exportPolicy.status=enabled
+		enables       bool   // the request says exportPolicy.status=enabled
 		code, msg     string // empty code: allowed
 	}{
 		{"disable both in one request", premium(false, false), premium(true, true), 0, false, "", ""},
