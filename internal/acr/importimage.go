@@ -62,13 +62,14 @@ func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request
 		if err := authorizeLinked(r, tx, targetID, source.ResourceID); err != nil {
 			return err
 		}
-		gateSource := egressSource(sourceDoc)
+		gateSource := egressSource(source, sourceDoc)
 		gateSource.NamedByLoginServer = src.id == nil
-		if err := asARM(egress.Check(gateSource, egress.ChannelImportSource)); err != nil {
-			return err
+		permit, err := egress.Check(gateSource, egress.ChannelImportSource)
+		if err != nil {
+			return asARM(err)
 		}
 		req.Source, req.Target, req.Now = source, target, start
-		if _, err := transfer.Import(tx, req); err != nil {
+		if _, err := transfer.Import(tx, permit, req); err != nil {
 			return importError(err)
 		}
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(targetDoc.Location), start, p.now().UTC(), nil)

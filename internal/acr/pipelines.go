@@ -109,16 +109,17 @@ func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
 			if err := authorize(r.Context(), tx, id, k.typ+"/write"); err != nil {
 				return err
 			}
-			_, reg, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
+			row, reg, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
 			if err != nil {
 				return err
 			}
 			// The gate decides, inside the transaction that writes the
 			// pipeline, so a concurrent "disable exports" cannot slip in
 			// between (rule checked by checkChange in the same store).
+			// Creating moves nothing yet, so the permit is not used.
 			if k.export {
-				if err := asARM(egress.Check(egressSource(reg), egress.ChannelExportPipelineCreate)); err != nil {
-					return err
+				if _, err := egress.Check(egressSource(row, reg), egress.ChannelExportPipelineCreate); err != nil {
+					return asARM(err)
 				}
 			}
 			if _, err := tx.GetResource(id); err == nil {

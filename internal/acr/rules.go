@@ -34,9 +34,9 @@ func policyState(doc Registry) egress.PolicyState {
 }
 
 // egressSource describes a registry as the source of an outbound channel.
-func egressSource(doc Registry) egress.Source {
+func egressSource(row meta.Registry, doc Registry) egress.Source {
 	s := policyState(doc)
-	return egress.Source{Name: s.Name, Premium: s.SKU == string(SKUNamePremium), ExportsDisabled: s.ExportsDisabled, PublicAccessDisabled: s.PublicAccessDisabled}
+	return egress.Source{Key: row.Key, Name: s.Name, Premium: s.SKU == string(SKUNamePremium), ExportsDisabled: s.ExportsDisabled, PublicAccessDisabled: s.PublicAccessDisabled}
 }
 
 // checkChange applies the export-policy rules to a registry change inside

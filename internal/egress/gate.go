@@ -9,6 +9,9 @@ import (
 // Source is what the gate needs to know about the registry content would
 // leave: a snapshot read inside the caller's transaction.
 type Source struct {
+	// Key is the registry's internal key (meta.Registry.Key), never
+	// reused; a permit names it.
+	Key  string
 	Name string
 	// Premium reports the Premium SKU (the only one with export policy and
 	// private endpoints).
@@ -38,10 +41,41 @@ func refuse(code, format string, args ...any) error {
 	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Check decides whether content may leave src through ch. It is a pure
-// function of its arguments: call it every time, inside the transaction
-// that acts on the answer.
-func Check(src Source, ch Channel) error {
+// Permit is the gate's yes: content may leave one registry through one
+// channel. Only Check makes a usable Permit (its fields are unexported, and
+// the zero value permits nothing), so every function that moves content
+// out of a registry takes one and verifies it with Covers: a route that
+// never asked the gate has nothing to pass.
+type Permit struct {
+	source  string // registry key
+	channel Channel
+}
+
+// Covers returns nil when p permits moving content out of the registry
+// with key sourceKey through ch, and an error wrapping errdef.ErrDenied
+// otherwise (a zero Permit, another registry, another channel).
+func (p Permit) Covers(sourceKey string, ch Channel) error {
+	if p.source == "" || p.source != sourceKey || p.channel != ch {
+		return fmt.Errorf("no egress permit for %s out of registry %q: %w", ch, sourceKey, errdef.ErrDenied)
+	}
+	return nil
+}
+
+// Check decides whether content may leave src through ch, and on yes
+// returns the permit the mover needs. It is a pure function of its
+// arguments: call it every time, inside the transaction that acts on the
+// answer.
+func Check(src Source, ch Channel) (Permit, error) {
+	if err := decide(src, ch); err != nil {
+		return Permit{}, err
+	}
+	if src.Key == "" {
+		return Permit{}, refuse("UnknownSource", "the source registry of %s is not identified", ch)
+	}
+	return Permit{source: src.Key, channel: ch}, nil
+}
+
+func decide(src Source, ch Channel) error {
 	switch ch {
 	case ChannelCrossRegistryMount:
 		return refuse("CrossRegistryMountNotSupported",

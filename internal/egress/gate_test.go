@@ -11,10 +11,17 @@ import (
 // Every channel that can move content out is decided by Check, and with
 // exports disabled every export channel is refused.
 func TestEveryChannelPassesTheGate(t *testing.T) {
-	open := Source{Name: "reg1", Premium: true}
-	closed := Source{Name: "reg1", Premium: true, ExportsDisabled: true, PublicAccessDisabled: true}
+	open := Source{Key: "k1", Name: "reg1", Premium: true}
+	closed := Source{Key: "k1", Name: "reg1", Premium: true, ExportsDisabled: true, PublicAccessDisabled: true}
 	for _, ch := range Channels() {
-		errOpen, errClosed := Check(open, ch), Check(closed, ch)
+		pOpen, errOpen := Check(open, ch)
+		pClosed, errClosed := Check(closed, ch)
+		if errOpen == nil && pOpen.Covers("k1", ch) != nil || errOpen != nil && pOpen.Covers("k1", ch) == nil {
+			t.Errorf("%s: the permit must follow the answer (%v)", ch, errOpen)
+		}
+		if errClosed != nil && pClosed.Covers("k1", ch) == nil {
+			t.Errorf("%s: a refusal came with a usable permit", ch)
+		}
 		var r *Refusal
 		if errOpen != nil && !errors.As(errOpen, &r) || errClosed != nil && !errors.As(errClosed, &r) {
 			t.Fatalf("%s: the gate must answer with a Refusal: %v %v", ch, errOpen, errClosed)
@@ -38,20 +45,50 @@ func TestEveryChannelPassesTheGate(t *testing.T) {
 		}
 	}
 	// An import names a private source by resource id only.
-	private := Source{Name: "reg1", Premium: true, PublicAccessDisabled: true}
-	if err := Check(private, ChannelImportSource); err != nil {
+	private := Source{Key: "k1", Name: "reg1", Premium: true, PublicAccessDisabled: true}
+	if _, err := Check(private, ChannelImportSource); err != nil {
 		t.Errorf("import by resource id from a private registry: %v", err)
 	}
 	private.NamedByLoginServer = true
 	var r *Refusal
-	if err := Check(private, ChannelImportSource); !errors.As(err, &r) || r.Code != "InvalidParameters" {
+	if _, err := Check(private, ChannelImportSource); !errors.As(err, &r) || r.Code != "InvalidParameters" {
 		t.Errorf("import by login server from a private registry: %v", err)
 	}
-	if err := Check(private, ChannelExportPipelineCreate); err != nil {
+	if _, err := Check(private, ChannelExportPipelineCreate); err != nil {
 		t.Errorf("the login-server rule is the import's only: %v", err)
 	}
-	if err := Check(open, Channel("smuggle")); err == nil {
+	if _, err := Check(open, Channel("smuggle")); err == nil {
 		t.Fatal("an unknown channel must be refused")
+	}
+	if _, err := Check(Source{Name: "reg1", Premium: true}, ChannelImportSource); err == nil {
+		t.Fatal("a source without a key must be refused: a permit names its registry")
+	}
+}
+
+// A permit covers exactly its registry and channel; the zero value, which
+// anyone can write, covers nothing.
+func TestPermitCoversOnlyWhatItNames(t *testing.T) {
+	p, err := Check(Source{Key: "k1", Name: "reg1"}, ChannelImportSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Covers("k1", ChannelImportSource); err != nil {
+		t.Fatalf("own registry and channel: %v", err)
+	}
+	for _, c := range []struct {
+		p   Permit
+		key string
+		ch  Channel
+	}{
+		{p, "k2", ChannelImportSource},
+		{p, "k1", ChannelExportPipelineRun},
+		{p, "", ChannelImportSource},
+		{Permit{}, "k1", ChannelImportSource},
+		{Permit{}, "", ""},
+	} {
+		if err := c.p.Covers(c.key, c.ch); !errors.Is(err, errdef.ErrDenied) {
+			t.Errorf("%+v covers %q %s: %v", c.p, c.key, c.ch, err)
+		}
 	}
 }
 

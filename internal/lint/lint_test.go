@@ -47,6 +47,8 @@ var sameRank = map[[2]string]bool{
 	{"oci", "identity"}:    true,
 	{"deployments", "arm"}: true,
 	{"vnet", "arm"}:        true,
+	// transfer takes the egress gate's permits for what it moves.
+	{"transfer", "egress"}: true,
 }
 
 // noHTTP lists lower layers that must not know about HTTP serving.

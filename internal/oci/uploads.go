@@ -14,6 +14,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/transfer"
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 )
@@ -88,10 +89,12 @@ func (s *Service) startUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	return nil
 }
 
-// mount links d into the target repository when from names a repository of
-// the same registry that holds it and the caller may pull from there. A
-// from in another registry never mounts (DESIGN.md rule 2): only a copy the
-// egress gate allowed may cross registries.
+// mount links d into the target repository when from names a repository
+// that holds it and the caller may pull from there. Within one registry
+// that is a plain link. From another registry it is an egress channel: the
+// gate decides, and refuses it by construction (DESIGN.md rule 2), so the
+// client gets a fresh upload (202); only with the gate's permit could
+// transfer.Mount link across.
 func (s *Service) mount(r *http.Request, c *call, d digest.Digest, from string) (bool, error) {
 	if from == "" {
 		return false, nil
@@ -101,13 +104,7 @@ func (s *Service) mount(r *http.Request, c *call, d digest.Digest, from string) 
 		return false, nil
 	}
 	if fq.registry != c.req.registry {
-		// Content would leave fq.registry: that is an egress channel,
-		// which the gate refuses by construction (DESIGN.md rule 2); the
-		// client gets a fresh upload instead.
-		if err := egress.Check(egress.Source{Name: fq.registry}, egress.ChannelCrossRegistryMount); err != nil {
-			s.log.DebugContext(r.Context(), "cross-registry mount refused", "from", fq.registry, "to", c.req.registry, "reason", err)
-		}
-		return false, nil
+		return s.mountAcross(r, c, d, fq)
 	}
 	if s.allowed(r, c, c.reg, fq.repo, fq.name(c.hostMode), "pull") != nil {
 		return false, nil
@@ -124,6 +121,37 @@ func (s *Service) mount(r *http.Request, c *call, d digest.Digest, from string) 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// mountAcross asks the gate for a mount out of another registry and obeys
+// its answer. Any refusal, an unknown source or a caller who may not pull
+// there is a fresh upload, so the answer never reveals what the other
+// registry holds.
+func (s *Service) mountAcross(r *http.Request, c *call, d digest.Digest, fq request) (bool, error) {
+	var src meta.Registry
+	var permit egress.Permit
+	err := s.meta.View(r.Context(), func(tx meta.Tx) (err error) {
+		if src, err = tx.RegistryByName(fq.registry); err != nil {
+			return err
+		}
+		permit, err = egress.Check(egress.Source{Key: src.Key, Name: src.Name}, egress.ChannelCrossRegistryMount)
+		return err
+	})
+	if err != nil {
+		s.log.DebugContext(r.Context(), "cross-registry mount refused", "from", fq.registry, "to", c.req.registry, "reason", err)
+		return false, nil
+	}
+	if s.allowed(r, c, src, fq.repo, fq.name(c.hostMode), "pull") != nil {
+		return false, nil
+	}
+	err = s.meta.Update(r.Context(), func(tx meta.Tx) error {
+		return transfer.Mount(tx, permit, transfer.MountRequest{Source: src, Target: c.reg, SourceRepo: fq.repo, TargetRepo: c.req.repo,
+			Digest: d, Now: time.Now().UTC()})
+	})
+	if err != nil {
+		return false, nil
+	}
+	return true, nil
 }
 
 // putMonolithic streams a whole blob from the request body.

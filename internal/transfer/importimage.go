@@ -1,8 +1,9 @@
-// Package transfer moves artifacts between registries: importImage now,
-// export/import pipelines and their runs later. Every entry point runs
-// inside the caller's metadata transaction, after the caller has asked the
-// egress gate (DESIGN.md rule 1), so a copy and the policy it was allowed
-// under are one atomic step.
+// Package transfer moves artifacts between registries: importImage and
+// cross-registry blob mounts now, export/import pipelines and their runs
+// later. Every entry point runs inside the caller's metadata transaction
+// and takes the egress gate's permit for what it moves (DESIGN.md rule 1),
+// so a copy and the policy it was allowed under are one atomic step, and a
+// caller that never asked the gate has nothing to pass.
 package transfer
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/reference"
@@ -68,8 +70,7 @@ func ParseImage(s string, defaultTag bool) (Image, error) {
 	return img, nil
 }
 
-// ImportRequest is one importImage, already authorized and allowed by the
-// egress gate.
+// ImportRequest is one importImage, already authorized.
 type ImportRequest struct {
 	Source, Target meta.Registry
 	Image          Image
@@ -92,11 +93,15 @@ type ImportResult struct {
 
 // Import copies an image between registries inside tx: the manifests (an
 // index with its children) and links to their blobs, whose bytes are
-// shared on disk and never re-read. Errors wrap errdef.ErrNotFound (no such
-// source image), ErrConflict (a target tag exists and Force is off) or
-// ErrInvalidArgument.
-func Import(tx meta.Tx, req ImportRequest) (ImportResult, error) {
+// shared on disk and never re-read. permit must be the gate's for
+// req.Source and egress.ChannelImportSource. Errors wrap errdef.ErrDenied
+// (no such permit), ErrNotFound (no such source image), ErrConflict (a
+// target tag exists and Force is off) or ErrInvalidArgument.
+func Import(tx meta.Tx, permit egress.Permit, req ImportRequest) (ImportResult, error) {
 	var res ImportResult
+	if err := permit.Covers(req.Source.Key, egress.ChannelImportSource); err != nil {
+		return res, err
+	}
 	src := req.Image
 	root := src.Digest
 	if src.Tag != "" {
