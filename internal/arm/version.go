@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +15,27 @@ type Versions struct {
 	resourceType string
 	supported    []string // lower-case, oldest first
 	platform     bool
+	anyVersion   bool
+}
+
+// AnyAPIVersion is the gate of routes ARM serves whatever api-version the
+// client sends, or none (operation polling, cloud metadata, the token
+// service).
+func AnyAPIVersion() Versions { return Versions{anyVersion: true} }
+
+// declared reports whether v was built by a constructor, so a route that
+// forgot its gate is caught by CheckRoutes.
+func (v Versions) declared() bool { return v.anyVersion || v.resourceType != "" }
+
+// String lists the accepted versions for route listings.
+func (v Versions) String() string {
+	if v.anyVersion {
+		return "any"
+	}
+	if len(v.supported) > 3 {
+		return fmt.Sprintf("%s … %s (%d)", v.supported[0], v.Latest(), len(v.supported))
+	}
+	return strings.Join(v.supported, ", ")
 }
 
 // APIVersions declares the api-versions a resource provider's type
@@ -56,6 +78,9 @@ func (v Versions) Latest() string {
 // case-insensitively ("2021-06-01-Preview" is accepted).
 func (v Versions) Check(r *http.Request) (string, error) {
 	got := r.URL.Query().Get("api-version")
+	if v.anyVersion {
+		return strings.ToLower(got), nil
+	}
 	if got == "" {
 		return "", Errorf(http.StatusBadRequest, "MissingApiVersionParameter",
 			"The api-version query parameter (?api-version=) is required for all requests.")
