@@ -40,6 +40,8 @@ func TestServeErrors(t *testing.T) {
 		{"several problems at once", []string{"serve", "--log-format", "xml", "--log-level", "loud", "--data", t.TempDir()}, 2, "--log-level"},
 		{"tls cert without key", []string{"serve", "--tls-cert", "x.pem", "--data", t.TempDir()}, 2, "together"},
 		{"gc grace too short", []string{"serve", "--gc-grace", "10ms", "--data", t.TempDir()}, 2, "--gc-grace"},
+		{"storage driver not in this build", []string{"serve", "--meta-driver", "postgres", "--data", t.TempDir()}, 2, "not available in this build yet"},
+		{"unknown content driver", []string{"serve", "--content-driver", "nfs", "--data", t.TempDir()}, 2, "known drivers: fs"},
 		{"negative gc interval", []string{"serve", "--gc-interval", "-1h", "--data", t.TempDir()}, 2, "--gc-interval"},
 		{"port in use", []string{"serve", "--addr", busy.Addr().String(), "--data", t.TempDir()}, 1, "already in use"},
 		{"unwritable data dir", []string{"serve", "--addr", testserver.FreeAddr(t), "--data", filepath.Join(ro, "sub")}, 1, "data directory"},

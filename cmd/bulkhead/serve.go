@@ -16,12 +16,10 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
-	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
 	"github.com/bulkhead-registry/bulkhead/internal/gc"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
-	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
 	"github.com/bulkhead-registry/bulkhead/internal/vnet"
@@ -47,12 +45,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer ln.Close()
 
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "meta.db"))
+	store, err := openMeta(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("open metadata store: %w", err)
 	}
 	defer store.Close()
-	blobs, err := fs.New(filepath.Join(cfg.DataDir, "content"))
+	blobs, err := openContent(cfg)
 	if err != nil {
 		return fmt.Errorf("open content store: %w", err)
 	}

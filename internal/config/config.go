@@ -20,9 +20,13 @@ import (
 // Config is the server's configuration. The zero value is not valid; use
 // Load, which applies defaults and validates.
 type Config struct {
-	// DataDir holds the metadata database, blobs, keys and bootstrap.json.
-	// Default ./bulkhead-data; env BULKHEAD_DATA.
+	// DataDir holds keys, bootstrap.json and, by default, the metadata
+	// database and blobs. Default ./bulkhead-data; env BULKHEAD_DATA.
 	DataDir string
+	// Meta names the metadata store and its options; see MetaConfig.
+	Meta MetaConfig
+	// Content names the blob store and its options; see ContentConfig.
+	Content ContentConfig
 	// Addr is the one listener for both planes. Default 127.0.0.1:5000; env
 	// BULKHEAD_ADDR.
 	Addr string
@@ -65,14 +69,18 @@ func (c *Config) TLSEnabled() bool { return c.TLSSelfSigned || c.TLSCert != "" }
 // HostMode reports whether registries are addressed by host name.
 func (c *Config) HostMode() bool { return c.LoginServerSuffix != "" }
 
-// Load parses the serve command's arguments and environment. Flags win
-// over environment variables, which win over defaults. The returned error
-// lists every problem at once.
+// Load parses the serve command's arguments and environment, then applies
+// EnsureDefaults and Validate. Flags win over environment variables, which
+// win over defaults. The returned error lists every problem at once.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DataDir, "data", envOr(getenv, "BULKHEAD_DATA", "./bulkhead-data"), "data directory (env BULKHEAD_DATA)")
+	fs.StringVar(&c.Meta.Driver, "meta-driver", getenv("BULKHEAD_META_DRIVER"), "metadata store: sqlite (default); postgres is not in this build yet (env BULKHEAD_META_DRIVER)")
+	fs.StringVar(&c.Meta.SQLitePath, "meta-sqlite-path", getenv("BULKHEAD_META_SQLITE_PATH"), "sqlite database file (default <data>/meta.db; env BULKHEAD_META_SQLITE_PATH)")
+	fs.StringVar(&c.Content.Driver, "content-driver", getenv("BULKHEAD_CONTENT_DRIVER"), "blob store: fs (default); azblob and s3 are not in this build yet (env BULKHEAD_CONTENT_DRIVER)")
+	fs.StringVar(&c.Content.FSRoot, "content-fs-root", getenv("BULKHEAD_CONTENT_FS_ROOT"), "fs blob store directory (default <data>/content; env BULKHEAD_CONTENT_FS_ROOT)")
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "BULKHEAD_ADDR", "127.0.0.1:5000"), "listen address for both planes (env BULKHEAD_ADDR)")
 	fs.StringVar(&c.LoginServerSuffix, "login-server-suffix", getenv("BULKHEAD_LOGIN_SERVER_SUFFIX"), "turn on host mode: registry r is served at r<suffix>, e.g. .cr.example.com")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate (PEM)")
@@ -92,6 +100,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	c.BootstrapSecret = getenv("BULKHEAD_BOOTSTRAP_SECRET")
+	c.Meta.PostgresDSN = getenv("BULKHEAD_META_POSTGRES_DSN")
+	c.EnsureDefaults()
 
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
@@ -117,7 +127,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	return c, nil
 }
 
-// Validate reports every problem in c in one error.
+// Validate reports every problem in c in one error. It expects
+// EnsureDefaults to have run.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.DataDir == "" {
@@ -153,12 +164,13 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must not be negative"))
 	}
+	errs = append(errs, c.validateStorage()...)
 	return errors.Join(errs...)
 }
 
 // PrepareDataDir creates the data directory and checks that it is
 // writable, so that a bad --data fails at start with a clear message rather
-// than on the first push.
+// than on the first push. It makes DataDir and the storage paths absolute.
 func (c *Config) PrepareDataDir() error {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", c.DataDir, err)
@@ -170,9 +182,10 @@ func (c *Config) PrepareDataDir() error {
 	name := probe.Name()
 	probe.Close()
 	os.Remove(name)
-	abs, err := filepath.Abs(c.DataDir)
-	if err == nil {
-		c.DataDir = abs
+	for _, p := range []*string{&c.DataDir, &c.Meta.SQLitePath, &c.Content.FSRoot} {
+		if abs, err := filepath.Abs(*p); *p != "" && err == nil {
+			*p = abs
+		}
 	}
 	return nil
 }

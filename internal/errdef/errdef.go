@@ -30,3 +30,20 @@ var (
 	// ErrTooLarge means a body or value exceeds a documented limit.
 	ErrTooLarge = errors.New("too large")
 )
+
+// Classes returns every class above, in declaration order, as a new slice.
+// Each plane's table test walks it, so a class added here without a row in
+// a plane's errors.go table fails that test instead of answering 500.
+func Classes() []error {
+	return []error{
+		ErrNotFound,
+		ErrAlreadyExists,
+		ErrInvalidArgument,
+		ErrFailedPrecondition,
+		ErrDenied,
+		ErrUnauthenticated,
+		ErrConflict,
+		ErrUnavailable,
+		ErrTooLarge,
+	}
+}

@@ -90,21 +90,52 @@ var codeStatus = map[code]int{
 	codePaginationInvalid:   http.StatusBadRequest,
 }
 
-// classTable maps errdef classes that reach the plane without an apiError.
-// Unknown errors become 500 UNAVAILABLE-free "internal" answers only for
-// genuine server faults (storage I/O), never for bad input.
-var classTable = []struct {
-	class error
-	code  code
-}{
-	{errdef.ErrUnauthenticated, codeUnauthorized},
-	{errdef.ErrDenied, codeDenied},
-	{errdef.ErrTooLarge, codeSizeInvalid},
-	{errdef.ErrInvalidArgument, codeNameInvalid},
-	{errdef.ErrUnavailable, codeUnavailable},
+// classRow is the wire answer for one errdef class.
+type classRow struct {
+	class  error
+	code   code
+	status int
 }
 
-// toAPIError finds the wire form of err.
+// classTable is the one translation from errdef classes to data-plane
+// answers (STYLE rule 5), for errors that reach writeError without an
+// apiError; a handler that knows the resource (a blob, a manifest, an
+// upload) answers with its own code instead. It has a row for every class
+// in errdef.Classes (TestClassTable), so bad input or a refused request
+// never becomes a 500.
+//
+// distribution-spec v1.1.1 requires a 4xx body's code to be one of its
+// fourteen codes (#error-codes), so 4xx rows use only those. The spec has
+// no code for "conflicts with the current state": those rows answer 409
+// with DENIED, its one code for a refused operation that names no resource
+// kind. The 503 row uses UNAVAILABLE, the code distribution's registry
+// answers with; the spec's list covers 4xx bodies only, and TOOMANYREQUESTS
+// would tell the client it is being rate limited, which it is not. A row's
+// status may differ from codeStatus when HTTP has a more precise one (413
+// for an exceeded limit, as the spec asks for a manifest over the limit).
+//
+// Order matters only for an error that wraps two classes: the first row
+// that matches wins, so problems with the caller come first, then with the
+// request, then with the current state, then with a dependency.
+var classTable = []classRow{
+	{errdef.ErrUnauthenticated, codeUnauthorized, http.StatusUnauthorized},
+	{errdef.ErrDenied, codeDenied, http.StatusForbidden},
+	{errdef.ErrTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge},
+	{errdef.ErrInvalidArgument, codeNameInvalid, http.StatusBadRequest},
+	{errdef.ErrNotFound, codeNameUnknown, http.StatusNotFound},
+	{errdef.ErrAlreadyExists, codeDenied, http.StatusConflict},
+	{errdef.ErrFailedPrecondition, codeDenied, http.StatusConflict},
+	{errdef.ErrConflict, codeDenied, http.StatusConflict},
+	{errdef.ErrUnavailable, codeUnavailable, http.StatusServiceUnavailable},
+}
+
+// codeInternal answers a genuine server fault (storage I/O, a bug): an
+// error that is neither an apiError nor of an errdef class.
+const codeInternal code = "INTERNAL_ERROR"
+
+// toAPIError finds the wire form of err: the first apiError in its chain,
+// else a NAME_INVALID for a bad name, else its class's row, else a 500
+// whose message does not leak the cause.
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -116,10 +147,10 @@ func toAPIError(err error) *apiError {
 	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {
-			return fail(row.code, err.Error(), err)
+			return &apiError{code: row.code, status: row.status, msg: err.Error(), err: err}
 		}
 	}
-	return &apiError{code: "INTERNAL_ERROR", status: http.StatusInternalServerError, msg: "internal error", err: err}
+	return &apiError{code: codeInternal, status: http.StatusInternalServerError, msg: "internal error", err: err}
 }
 
 type wireError struct {
