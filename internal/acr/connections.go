@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -19,13 +20,6 @@ const (
 	approveAction  = RegistryType + "/privateEndpointConnectionsApproval/action"
 )
 
-func (p *Provider) connectionRoutes(mux *http.ServeMux, reg string) {
-	mux.HandleFunc("GET "+reg+"/privateEndpointConnections", p.handle(registryVersions, p.listConnections))
-	mux.HandleFunc("GET "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.getConnection))
-	mux.HandleFunc("PUT "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.putConnection))
-	mux.HandleFunc("DELETE "+reg+"/privateEndpointConnections/{conn}", p.handle(registryVersions, p.deleteConnection))
-}
-
 func connectionNotFound(name string) error {
 	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name)
 }
@@ -39,45 +33,46 @@ func findConnection(conns []network.Connection, name string) (network.Connection
 	return network.Connection{}, false
 }
 
-func (p *Provider) listConnections(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) listConnections(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var conns []network.Connection
-	err := p.withRegistry(r, q, false, q.registryID().String(), connectionType+"/read", func(_ meta.Tx, reg meta.Registry) (err error) {
+	err := p.withRegistry(ctx, q, false, func(_ meta.Tx, reg meta.Registry) (err error) {
 		conns, err = network.ConnectionsOf(reg.Document)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if conns == nil {
 		conns = []network.Connection{}
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": conns})
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: map[string]any{"value": conns}}, nil
 }
 
-func (p *Provider) getConnection(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) getConnection(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var c network.Connection
-	err := p.withRegistry(r, q, false, q.registryID().String(), connectionType+"/read", func(_ meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, false, func(_ meta.Tx, reg meta.Registry) error {
 		conns, err := network.ConnectionsOf(reg.Document)
 		if err != nil {
 			return err
 		}
 		var ok bool
-		if c, ok = findConnection(conns, r.PathValue("conn")); !ok {
-			return connectionNotFound(r.PathValue("conn"))
+		if c, ok = findConnection(conns, req.ID.Name()); !ok {
+			return connectionNotFound(req.ID.Name())
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, c)
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: c}, nil
 }
 
 // putConnection approves or rejects a connection. Connections are created
 // by private endpoints only, so an unknown name is 404.
-func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var in struct {
 		Properties *struct {
 			PrivateLinkServiceConnectionState *struct {
@@ -86,11 +81,11 @@ func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q reque
 			} `json:"privateLinkServiceConnectionState"`
 		} `json:"properties"`
 	}
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
 	if in.Properties == nil || in.Properties.PrivateLinkServiceConnectionState == nil {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
 	}
 	want := in.Properties.PrivateLinkServiceConnectionState
 	var status string
@@ -100,19 +95,19 @@ func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q reque
 		}
 	}
 	if status == "" {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
 	}
 	var out network.Connection
 	var opPath string
 	start := p.now().UTC()
-	err := p.withRegistry(r, q, true, q.registryID().String(), approveAction, func(tx meta.Tx, row meta.Registry) error {
+	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, row meta.Registry) error {
 		conns, err := network.ConnectionsOf(row.Document)
 		if err != nil {
 			return err
 		}
-		c, ok := findConnection(conns, r.PathValue("conn"))
+		c, ok := findConnection(conns, req.ID.Name())
 		if !ok {
-			return connectionNotFound(r.PathValue("conn"))
+			return connectionNotFound(req.ID.Name())
 		}
 		if c.Properties.PrivateLinkServiceConnectionState.Status == "Rejected" && status == "Approved" {
 			return arm.Errorf(http.StatusBadRequest, "PrivateEndpointConnectionRejected",
@@ -135,26 +130,25 @@ func (p *Provider) putConnection(w http.ResponseWriter, r *http.Request, q reque
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: out, AsyncOperation: opPath}, nil
 }
 
 // deleteConnection removes a connection; its private endpoint stays, and
 // shows Disconnected.
-func (p *Provider) deleteConnection(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) deleteConnection(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var opPath string
 	start := p.now().UTC()
-	err := p.withRegistry(r, q, true, q.registryID().String(), connectionType+"/delete", func(tx meta.Tx, row meta.Registry) error {
+	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, row meta.Registry) error {
 		conns, err := network.ConnectionsOf(row.Document)
 		if err != nil {
 			return err
 		}
-		c, ok := findConnection(conns, r.PathValue("conn"))
+		c, ok := findConnection(conns, req.ID.Name())
 		if !ok {
-			return connectionNotFound(r.PathValue("conn"))
+			return connectionNotFound(req.ID.Name())
 		}
 		if row.Document, err = network.RemoveConnection(row.Document, c.Properties.PrivateEndpoint.ID); err != nil {
 			return err
@@ -169,5 +163,5 @@ func (p *Provider) deleteConnection(w http.ResponseWriter, r *http.Request, q re
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, nil, err)
 }

@@ -1,7 +1,9 @@
 package acr
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -12,11 +14,6 @@ import (
 // with no specific ARM code go through arm's class table instead. Messages
 // follow the real service's wording where it is known (acr-api.md §9.2).
 
-func errSubscriptionNotFound(sub string) error {
-	return arm.Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", sub).
-		WithCause(errdef.ErrNotFound)
-}
-
 func errGroupNotFound(rg string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", rg).
 		WithCause(errdef.ErrNotFound)
@@ -26,17 +23,6 @@ func errRegistryNotFound(rg, name string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceNotFound",
 		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
 		RegistryType, name, rg).WithCause(errdef.ErrNotFound)
-}
-
-func errUnknownRoute(method, path string) error {
-	return arm.Errorf(http.StatusNotFound, "InvalidResourceType",
-		"The resource type or route '%s %s' could not be found.", method, path).WithCause(errdef.ErrNotFound)
-}
-
-func errInvalidGroupName(rg string) error {
-	return arm.Errorf(http.StatusBadRequest, "InvalidResourceGroupName",
-		"Resource group name '%s' is invalid: resource group names only allow up to 90 characters and can only include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters.", rg).
-		WithCause(errdef.ErrInvalidArgument)
 }
 
 func errInvalidRegistryName(name string) error {
@@ -70,13 +56,6 @@ func errReadOnlyChanged(property, value string) error {
 		"The property '%s' is read-only and cannot be changed (it is %s).", property, value).WithCause(errdef.ErrInvalidArgument)
 }
 
-// errGroupLocation is ARM's answer to a PUT that moves a resource group.
-func errGroupLocation(asked, existing string) error {
-	return arm.Errorf(http.StatusConflict, "InvalidResourceGroupLocation",
-		"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", asked, existing).
-		WithCause(errdef.ErrFailedPrecondition)
-}
-
 // errRegistryLocation is the answer to a PUT that moves a registry:
 // location is create-only (x-ms-mutability read, create).
 func errRegistryLocation(name, existing, rg, asked string) error {
@@ -93,11 +72,64 @@ func errNameInUse(loginServer string) error {
 		loginServer).WithCause(errdef.ErrAlreadyExists)
 }
 
-// fail writes err in the ARM envelope. Server faults are logged with the
-// request id, because their cause is not sent to the client.
-func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if ae := arm.WriteError(w, err); ae.Status >= http.StatusInternalServerError {
-		p.log.ErrorContext(r.Context(), "management request failed", "method", r.Method, "path", r.URL.Path,
-			"request_id", w.Header().Get(arm.HeaderRequestID), "err", err)
+func errPatchInvalid(err error) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: %v.", err).
+		WithCause(errdef.ErrInvalidArgument)
+}
+
+func errSKUMustBeTier() error {
+	return arm.Errorf(http.StatusBadRequest, "SkuNotSupported", "The SKU must be Basic, Standard or Premium.").WithCause(errdef.ErrInvalidArgument)
+}
+
+func errNotUpdatable(k string, updatable []string) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
+		"The property '%s' cannot be updated with PATCH; updatable properties are %s.", k, strings.Join(updatable, ", ")).
+		WithCause(errdef.ErrInvalidArgument)
+}
+
+func errPropertiesNotObject() error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties must be an object.").WithCause(errdef.ErrInvalidArgument)
+}
+
+func errPropertyNotUpdatable(k string) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
+		"The property 'properties.%s' cannot be updated with PATCH (it is read-only or set only at creation).", k).
+		WithCause(errdef.ErrInvalidArgument)
+}
+
+func errPasswordName(names ...string) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be %s.", strings.Join(names, " or ")).
+		WithCause(errdef.ErrInvalidArgument)
+}
+
+func errAdminUserDisabled(name string) error {
+	return arm.Errorf(http.StatusBadRequest, "AdminUserDisabled",
+		"The admin user of registry '%s' is disabled. Run 'az acr update -n %s --admin-enabled true' to enable it.", name, name).
+		WithCause(errdef.ErrFailedPrecondition)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, errdef.ErrNotFound) }
+
+func errLinkedAuthorization(targetID, sourceID string) error {
+	return arm.Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
+		"The client has permission to perform action '%s/importImage/action' on scope '%s'; however, it does not have permission to perform action 'read' on the linked scope(s) '%s'.",
+		RegistryType, targetID, sourceID).WithCause(errdef.ErrDenied)
+}
+
+func errInvalidParameters(format string, args ...any) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidParameters", format, args...).WithCause(errdef.ErrInvalidArgument)
+}
+
+// importError maps the copy's failures to ARM errors.
+func importError(err error) error {
+	trim := func(class error) string { return strings.TrimSuffix(err.Error(), ": "+class.Error()) }
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+		return arm.Errorf(http.StatusNotFound, "ImageNotFound", "%s", trim(errdef.ErrNotFound)).WithCause(err)
+	case errors.Is(err, errdef.ErrConflict):
+		return arm.Errorf(http.StatusConflict, "TagAlreadyExists", "%s", trim(errdef.ErrConflict)).WithCause(err)
+	case errors.Is(err, errdef.ErrInvalidArgument):
+		return arm.Errorf(http.StatusBadRequest, "InvalidParameters", "%s", trim(errdef.ErrInvalidArgument)).WithCause(err)
 	}
+	return err
 }

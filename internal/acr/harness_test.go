@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
+	"github.com/bulkhead-registry/bulkhead/internal/resources"
 )
 
 // Fixed identities of the test world.
@@ -80,16 +82,20 @@ func newWorld(t *testing.T, opts acr.Options) *world {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	mux := http.NewServeMux()
-	h := acr.New(opts).Routes(mux)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		oid := r.Header.Get(callerHeader)
-		if oid == "" {
-			oid = owner
-		}
-		c := authz.Caller{ObjectID: oid, ClientID: "app-" + oid[len(oid)-1:], TenantID: tenant, Kind: "ServicePrincipal"}
-		h.ServeHTTP(w, r.WithContext(authz.WithPrincipal(r.Context(), c)))
-	}))
+	p := acr.New(opts)
+	router, err := arm.NewRouter(arm.RouterOptions{Store: store, Logger: opts.Logger,
+		Authenticate: func(r *http.Request) (authz.Caller, error) {
+			oid := r.Header.Get(callerHeader)
+			if oid == "" {
+				oid = owner
+			}
+			return authz.Caller{ObjectID: oid, ClientID: "app-" + oid[len(oid)-1:], TenantID: tenant, Kind: "ServicePrincipal"}, nil
+		}},
+		resources.New(resources.Options{Meta: store, Trackers: []resources.Tracker{p}}).Table(), p.Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	return &world{t: t, srv: srv, store: store}
 }

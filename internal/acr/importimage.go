@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,22 +36,20 @@ type importParams struct {
 // registry of this service into the addressed one, in one transaction with
 // the egress decision on the source (DESIGN.md rule 1). It answers 202 with
 // a Location that is already done, as ACR's LRO.
-func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Response, error) {
+	q, r := reqOf(aq), aq.HTTP
 	var in importParams
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := aq.Decode(&in); err != nil {
+		return nil, err
 	}
 	req, src, err := p.parseImport(r, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	start := p.now().UTC()
 	var opPath string
-	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
+	err = p.meta.Update(ctx, func(tx meta.Tx) error {
 		targetID := q.registryID().String()
-		if err := authorize(r.Context(), tx, targetID, RegistryType+"/importImage/action"); err != nil {
-			return err
-		}
 		target, targetDoc, err := loadRegistry(tx, q.sub, q.group, q.name)
 		if err != nil {
 			return err
@@ -59,7 +58,7 @@ func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request
 		if err != nil {
 			return err
 		}
-		if err := authorizeLinked(r, tx, targetID, source.ResourceID); err != nil {
+		if err := authorizeLinked(aq, tx, targetID, source.ResourceID); err != nil {
 			return err
 		}
 		gateSource := egressSource(source, sourceDoc)
@@ -76,11 +75,9 @@ func (p *Provider) importImage(w http.ResponseWriter, r *http.Request, q request
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return &arm.Response{Status: http.StatusAccepted, LocationOperation: opPath}, nil
 }
 
 // sourceRef is the source registry as the request names it.
@@ -96,7 +93,7 @@ func (p *Provider) parseImport(r *http.Request, in importParams) (transfer.Impor
 	var req transfer.ImportRequest
 	var src sourceRef
 	bad := func(format string, args ...any) error {
-		return arm.Errorf(http.StatusBadRequest, "InvalidParameters", format, args...)
+		return errInvalidParameters(format, args...)
 	}
 	if in.Source == nil || in.Source.SourceImage == "" {
 		return req, src, bad("source.sourceImage is required, for example 'hello-world:latest'.")
@@ -259,27 +256,10 @@ func isLoopback(h string) bool {
 
 // authorizeLinked checks that the caller may read the source registry,
 // with ARM's message for a linked scope.
-func authorizeLinked(r *http.Request, tx meta.Tx, targetID, sourceID string) error {
-	err := authorize(r.Context(), tx, sourceID, RegistryType+"/read")
-	var ae *arm.Error
-	if errors.As(err, &ae) && ae.Code == "AuthorizationFailed" {
-		return arm.Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
-			"The client has permission to perform action '%s/importImage/action' on scope '%s'; however, it does not have permission to perform action 'read' on the linked scope(s) '%s'.",
-			RegistryType, targetID, sourceID)
-	}
-	return err
-}
-
-// importError maps the copy's failures to ARM errors.
-func importError(err error) error {
-	msg := strings.TrimSuffix(err.Error(), ": "+errdef.ErrNotFound.Error())
-	switch {
-	case errors.Is(err, errdef.ErrNotFound):
-		return arm.Errorf(http.StatusNotFound, "ImageNotFound", "%s", msg)
-	case errors.Is(err, errdef.ErrConflict):
-		return arm.Errorf(http.StatusConflict, "TagAlreadyExists", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrConflict.Error()))
-	case errors.Is(err, errdef.ErrInvalidArgument):
-		return arm.Errorf(http.StatusBadRequest, "InvalidParameters", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+func authorizeLinked(q *arm.Request, tx meta.Tx, targetID, sourceID string) error {
+	err := q.Authorize(tx, sourceID, registryRead)
+	if errors.Is(err, errdef.ErrDenied) {
+		return errLinkedAuthorization(targetID, sourceID)
 	}
 	return err
 }

@@ -145,20 +145,4 @@ type KeyVaultProperties struct {
 	LastKeyRotationTimestamp *time.Time `json:"lastKeyRotationTimestamp,omitempty"`
 }
 
-// ResourceGroup is the Microsoft.Resources resource group.
-type ResourceGroup struct {
-	ID         *string                  `json:"id,omitempty"`
-	Name       *string                  `json:"name,omitempty"`
-	Type       *string                  `json:"type,omitempty"`
-	Location   *string                  `json:"location,omitempty"`
-	Tags       map[string]*string       `json:"tags,omitempty"`
-	ManagedBy  *string                  `json:"managedBy,omitempty"`
-	Properties *ResourceGroupProperties `json:"properties,omitempty"`
-}
-
-// ResourceGroupProperties are a resource group's (read-only) properties.
-type ResourceGroupProperties struct {
-	ProvisioningState *string `json:"provisioningState,omitempty"`
-}
-
 func ptr[T any](v T) *T { return &v }

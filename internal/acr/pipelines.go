@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -65,51 +66,38 @@ var (
 	importKind = pipelineKind{ImportPipelineType, "importPipelines", false}
 )
 
-func (p *Provider) pipelineRoutes(mux *http.ServeMux, reg string) {
-	for _, k := range []pipelineKind{exportKind, importKind} {
-		mux.HandleFunc("GET "+reg+"/"+k.segment, p.listPipelines(k))
-		mux.HandleFunc("GET "+reg+"/"+k.segment+"/{pipeline}", p.getPipeline(k))
-		mux.HandleFunc("PUT "+reg+"/"+k.segment+"/{pipeline}", p.putPipeline(k))
-		mux.HandleFunc("DELETE "+reg+"/"+k.segment+"/{pipeline}", p.deletePipeline(k))
-	}
-}
-
-func pipelineID(r *http.Request, k pipelineKind) string {
-	return registryID(r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")) + "/" + k.segment + "/" + r.PathValue("pipeline")
-}
-
 func pipelineNotFound(k pipelineKind, name string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", k.typ, name)
+	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", k.typ, name).
+		WithCause(errdef.ErrNotFound)
 }
 
-func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		name := r.PathValue("pipeline")
+func errPipelineName(name string) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
+		"Resource name '%s' is invalid: pipeline names may contain alphanumeric characters only and must be between 5 and 50 characters.", name).
+		WithCause(errdef.ErrInvalidArgument)
+}
+
+// putPipeline creates or replaces a pipeline. Creating an export pipeline
+// is an egress channel: the gate decides inside the transaction that
+// writes it.
+func (p *Provider) putPipeline(k pipelineKind) arm.Handler {
+	return func(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+		name := q.ID.Name()
 		if !registryNameRE.MatchString(name) {
-			p.fail(w, r, arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
-				"Resource name '%s' is invalid: pipeline names may contain alphanumeric characters only and must be between 5 and 50 characters.", name))
-			return
+			return nil, errPipelineName(name)
 		}
 		var in Pipeline
-		if err := arm.DecodeJSON(w, r, &in); err != nil {
-			p.fail(w, r, err)
-			return
+		if err := q.Decode(&in); err != nil {
+			return nil, err
 		}
 		if err := validatePipeline(k, in); err != nil {
-			p.fail(w, r, err)
-			return
+			return nil, err
 		}
-		id := pipelineID(r, k)
+		id := q.ID.String()
 		status := http.StatusCreated
-		err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-			if err := authorize(r.Context(), tx, id, k.typ+"/write"); err != nil {
-				return err
-			}
-			row, reg, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
+		var before json.RawMessage
+		err := p.meta.Update(ctx, func(tx meta.Tx) error {
+			row, reg, err := loadRegistry(tx, q.ID.Subscription, q.ID.ResourceGroup, q.ID.Names[0])
 			if err != nil {
 				return err
 			}
@@ -122,8 +110,8 @@ func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
 					return asARM(err)
 				}
 			}
-			if _, err := tx.GetResource(id); err == nil {
-				status = http.StatusOK
+			if old, err := tx.GetResource(id); err == nil {
+				status, before = http.StatusOK, old.Document
 			} else if !errors.Is(err, errdef.ErrNotFound) {
 				return err
 			}
@@ -134,26 +122,33 @@ func (p *Provider) putPipeline(k pipelineKind) http.HandlerFunc {
 			return tx.PutResource(meta.Resource{ID: id, Type: k.typ, Document: mustJSON(in), CreatedAt: now, UpdatedAt: now})
 		})
 		if err != nil {
-			p.fail(w, r, err)
-			return
+			return nil, err
 		}
-		arm.WriteJSON(w, status, in)
+		var was any
+		if before != nil {
+			was = before
+		}
+		return &arm.Response{Status: status, Body: in, Before: was, After: in}, nil
 	}
+}
+
+func errPipelineInvalid(msg string) error {
+	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", msg).WithCause(errdef.ErrInvalidArgument)
 }
 
 func validatePipeline(k pipelineKind, in Pipeline) error {
 	if in.Properties == nil {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties is required.")
+		return errPipelineInvalid("properties is required.")
 	}
 	ep, field := in.Properties.Target, "target"
 	if !k.export {
 		ep, field = in.Properties.Source, "source"
 	}
 	if ep == nil || ep.URI == nil || strings.TrimSpace(*ep.URI) == "" {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.%s.uri is required.", field)
+		return errPipelineInvalid("properties." + field + ".uri is required.")
 	}
 	if ep.KeyVaultURI == nil || strings.TrimSpace(*ep.KeyVaultURI) == "" {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.%s.keyVaultUri is required.", field)
+		return errPipelineInvalid("properties." + field + ".keyVaultUri is required.")
 	}
 	if ep.Type == nil {
 		ep.Type = ptr("AzureStorageBlobContainer")
@@ -161,80 +156,60 @@ func validatePipeline(k pipelineKind, in Pipeline) error {
 	return nil
 }
 
-func (p *Provider) getPipeline(k pipelineKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			p.fail(w, r, err)
-			return
-		}
+func (p *Provider) getPipeline(k pipelineKind) arm.Handler {
+	return func(ctx context.Context, q *arm.Request) (*arm.Response, error) {
 		var res meta.Resource
-		err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-			if err := authorize(r.Context(), tx, pipelineID(r, k), k.typ+"/read"); err != nil {
-				return err
-			}
-			res, err = tx.GetResource(pipelineID(r, k))
+		err := p.meta.View(ctx, func(tx meta.Tx) (err error) {
+			res, err = tx.GetResource(q.ID.String())
 			if errors.Is(err, errdef.ErrNotFound) {
-				return pipelineNotFound(k, r.PathValue("pipeline"))
+				return pipelineNotFound(k, q.ID.Name())
 			}
 			return err
 		})
 		if err != nil {
-			p.fail(w, r, err)
-			return
+			return nil, err
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(res.Document)
+		return &arm.Response{Raw: res.Document}, nil
 	}
 }
 
-func (p *Provider) listPipelines(k pipelineKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			p.fail(w, r, err)
-			return
-		}
+func (p *Provider) listPipelines(k pipelineKind) arm.Handler {
+	return func(ctx context.Context, q *arm.Request) (*arm.Response, error) {
 		out := []json.RawMessage{}
-		err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-			regID := registryID(r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name"))
-			if err := authorize(r.Context(), tx, regID, k.typ+"/read"); err != nil {
+		err := p.meta.View(ctx, func(tx meta.Tx) error {
+			if _, _, err := loadRegistry(tx, q.ID.Subscription, q.ID.ResourceGroup, q.ID.Name()); err != nil {
 				return err
 			}
-			if _, _, err := loadRegistry(tx, r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")); err != nil {
-				return err
-			}
-			res, err := tx.ListResources(regID, k.typ, meta.Page{})
+			res, err := tx.ListResources(q.ID.String(), k.typ, meta.Page{})
 			for _, x := range res {
 				out = append(out, x.Document)
 			}
 			return err
 		})
 		if err != nil {
-			p.fail(w, r, err)
-			return
+			return nil, err
 		}
-		arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+		return arm.OK(map[string]any{"value": out}), nil
 	}
 }
 
-func (p *Provider) deletePipeline(k pipelineKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := arm.RequireAPIVersion(r, k.typ, pipelineAPIVersions); err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-			if err := authorize(r.Context(), tx, pipelineID(r, k), k.typ+"/delete"); err != nil {
+func (p *Provider) deletePipeline(k pipelineKind) arm.Handler {
+	return func(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+		var before json.RawMessage
+		err := p.meta.Update(ctx, func(tx meta.Tx) error {
+			old, err := tx.GetResource(q.ID.String())
+			if err != nil {
 				return err
 			}
-			return tx.DeleteResource(pipelineID(r, k))
+			before = old.Document
+			return tx.DeleteResource(q.ID.String())
 		})
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
-			w.WriteHeader(http.StatusNoContent)
+			return &arm.Response{Status: http.StatusNoContent}, nil
 		case err != nil:
-			p.fail(w, r, err)
-		default:
-			w.WriteHeader(http.StatusOK)
+			return nil, err
 		}
+		return &arm.Response{Status: http.StatusOK, Before: before}, nil
 	}
 }

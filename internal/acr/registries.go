@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
-	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/google/uuid"
@@ -22,7 +22,7 @@ import (
 // RegistryType is the ARM type of registries.
 const RegistryType = "Microsoft.ContainerRegistry/registries"
 
-// Registry actions checked by authz.
+// Registry actions checked by the router.
 const (
 	registryRead   = RegistryType + "/read"
 	registryWrite  = RegistryType + "/write"
@@ -74,62 +74,55 @@ func (p *Provider) render(r *http.Request, doc Registry) Registry {
 }
 
 // getRegistry serves Registries_Get.
-func (p *Provider) getRegistry(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) getRegistry(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var doc Registry
-	err := p.meta.View(r.Context(), func(tx meta.Tx) (err error) {
-		if err := authorize(r.Context(), tx, q.registryID().String(), registryRead); err != nil {
-			return err
-		}
+	err := p.meta.View(ctx, func(tx meta.Tx) (err error) {
 		_, doc, err = loadRegistry(tx, q.sub, q.group, q.name)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, doc), q.version))
-	return nil
+	return arm.OK(forVersion(p.render(req.HTTP, doc), q.version)), nil
 }
 
 // putRegistry serves Registries_Create: 201 when it creates the registry,
 // 200 when it replaces an existing one. The work finishes inside the
 // request; the answer still carries Azure-AsyncOperation (already
 // Succeeded) so LRO clients poll once and stop.
-func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) putRegistry(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q, r := reqOf(req), req.HTTP
 	if !registryNameRE.MatchString(q.name) {
-		return errInvalidRegistryName(q.name)
+		return nil, errInvalidRegistryName(q.name)
 	}
 	var in Registry
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
 	if err := validateCreate(in); err != nil {
-		return err
+		return nil, err
 	}
 	// Read before defaults are applied: they fill the same structs.
 	intent := intentOf(in)
 	// Read-only properties echoed back by GET-edit-PUT clients (az
 	// resource update) are ignored; changing one is refused.
 	if ls := in.Properties; ls != nil && ls.LoginServer != nil && !strings.EqualFold(*ls.LoginServer, p.loginServer(r, q.name)) {
-		return errReadOnlyChanged("properties.loginServer", p.loginServer(r, q.name))
+		return nil, errReadOnlyChanged("properties.loginServer", p.loginServer(r, q.name))
 	}
-	caller, err := authz.CallerFromContext(r.Context())
-	if err != nil {
-		return err
-	}
+	caller := req.Caller
 	status := http.StatusOK
-	var out Registry
+	var before, out Registry
 	var opPath string
 	start := p.now().UTC()
-	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
 		id := q.registryID().String()
-		if err := authorize(r.Context(), tx, id, registryWrite); err != nil {
-			return err
-		}
-		if _, err := loadGroup(tx, q.sub, q.group); err != nil {
+		if err := requireGroup(tx, q.sub, q.group); err != nil {
 			return err
 		}
 		now := p.now().UTC()
 		row, old, err := loadRegistry(tx, q.sub, q.group, q.name)
+		before = old
 		switch {
 		case err == nil:
 			if old.Location == nil || !strings.EqualFold(*old.Location, arm.NormLocation(*in.Location)) {
@@ -175,25 +168,27 @@ func (p *Provider) putRegistry(w http.ResponseWriter, r *http.Request, q request
 		err = errNameInUse(p.loginServer(r, q.name)) // lost a race for the name
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, status, forVersion(p.render(r, out), q.version))
-	return nil
+	var was any
+	if before.Name != nil {
+		was = before
+	}
+	return &arm.Response{Status: status, Body: forVersion(p.render(r, out), q.version), AsyncOperation: opPath, Before: was, After: out}, nil
 }
 
 // deleteRegistry serves Registries_Delete: the registry and all its data
 // (repositories, manifests, tags, uploads, child resources) go in one
 // transaction. 202 with a Location to poll (already done), or 204 when
 // there was no such registry.
-func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) deleteRegistry(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var opPath string
+	var doc Registry
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, q.registryID().String(), registryDelete); err != nil {
-			return err
-		}
-		row, doc, err := loadRegistry(tx, q.sub, q.group, q.name)
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
+		row, d, err := loadRegistry(tx, q.sub, q.group, q.name)
+		doc = d
 		if err != nil {
 			return err
 		}
@@ -212,19 +207,20 @@ func (p *Provider) deleteRegistry(w http.ResponseWriter, r *http.Request, q requ
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(doc.Location), start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, doc, err)
 }
 
 // listRegistries serves Registries_List (subscription scope) and
 // Registries_ListByResourceGroup: {"value":[…],"nextLink"?}, by name,
 // listPageSize a page, continued with $skipToken. Registries the caller
 // may not read are left out.
-func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) listRegistries(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q, r := reqOf(req), req.HTTP
 	out := []any{}
 	var last string
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+	err := p.meta.View(ctx, func(tx meta.Tx) error {
 		if q.group != "" {
-			if _, err := loadGroup(tx, q.sub, q.group); err != nil {
+			if err := requireGroup(tx, q.sub, q.group); err != nil {
 				return err
 			}
 		}
@@ -238,11 +234,11 @@ func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request, q requ
 			last = rows[len(rows)-1].Name
 		}
 		for _, row := range rows {
-			if err := authorize(r.Context(), tx, row.ResourceID, registryRead); err != nil {
-				if errors.Is(err, errdef.ErrDenied) {
-					continue
+			if ok, err := req.Allowed(tx, row.ResourceID); err != nil || !ok {
+				if err != nil {
+					return err
 				}
-				return err
+				continue
 			}
 			var doc Registry
 			if err := json.Unmarshal(row.Document, &doc); err != nil {
@@ -253,51 +249,43 @@ func (p *Provider) listRegistries(w http.ResponseWriter, r *http.Request, q requ
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body := map[string]any{"value": out}
 	if last != "" {
 		body["nextLink"] = arm.NextLink(r, last)
 	}
-	arm.WriteJSON(w, http.StatusOK, body)
-	return nil
+	return arm.OK(body), nil
 }
 
 // checkName serves Registries_CheckNameAvailability.
-func (p *Provider) checkName(w http.ResponseWriter, r *http.Request) {
-	if _, err := registryVersions.Check(r); err != nil {
-		p.fail(w, r, err)
-		return
-	}
+func (p *Provider) checkName(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var in struct {
 		Name string `json:"name"`
 		Type string `json:"type"`
 	}
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		p.fail(w, r, err)
-		return
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
 	if !strings.EqualFold(in.Type, RegistryType) {
-		p.fail(w, r, errCheckNameType(in.Type))
-		return
+		return nil, errCheckNameType(in.Type)
 	}
 	resp := map[string]any{"nameAvailable": true}
 	if !registryNameRE.MatchString(in.Name) {
 		resp = map[string]any{"nameAvailable": false, "reason": "Invalid",
 			"message": "The specified resource name must be 5-50 characters long and contain only alphanumeric characters."}
 	} else {
-		err := p.meta.View(r.Context(), func(tx meta.Tx) error {
+		err := p.meta.View(ctx, func(tx meta.Tx) error {
 			_, err := tx.RegistryByName(in.Name)
 			return err
 		})
 		if err == nil {
 			resp = map[string]any{"nameAvailable": false, "reason": "AlreadyExists", "message": fmt.Sprintf("The registry %s is already in use.", in.Name)}
 		} else if !errors.Is(err, errdef.ErrNotFound) {
-			p.fail(w, r, err)
-			return
+			return nil, err
 		}
 	}
-	arm.WriteJSON(w, http.StatusOK, resp)
+	return arm.OK(resp), nil
 }
 
 func mustJSON(v any) []byte {

@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,20 +19,6 @@ import (
 // The model and the data-plane checks are in package authz.
 
 var scopeMapNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{5,50}$`)
-
-func (p *Provider) tokenRoutes(mux *http.ServeMux, reg string) {
-	mux.HandleFunc("GET "+reg+"/scopeMaps", p.handle(registryVersions, p.listScopeMaps))
-	mux.HandleFunc("GET "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.getScopeMap))
-	mux.HandleFunc("PUT "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.putScopeMap(false)))
-	mux.HandleFunc("PATCH "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.putScopeMap(true)))
-	mux.HandleFunc("DELETE "+reg+"/scopeMaps/{child}", p.handle(registryVersions, p.deleteScopeMap))
-	mux.HandleFunc("GET "+reg+"/tokens", p.handle(registryVersions, p.listTokens))
-	mux.HandleFunc("GET "+reg+"/tokens/{child}", p.handle(registryVersions, p.getToken))
-	mux.HandleFunc("PUT "+reg+"/tokens/{child}", p.handle(registryVersions, p.putToken(false)))
-	mux.HandleFunc("PATCH "+reg+"/tokens/{child}", p.handle(registryVersions, p.putToken(true)))
-	mux.HandleFunc("DELETE "+reg+"/tokens/{child}", p.handle(registryVersions, p.deleteToken))
-	mux.HandleFunc("POST "+reg+"/generateCredentials", p.handle(registryVersions, p.generateCredentials))
-}
 
 // listChildren decodes a registry's child resources of one type; a
 // document that does not decode is left out.
@@ -51,17 +38,14 @@ func childNotFound(typ, name string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", typ, name)
 }
 
-// withRegistry runs fn in a transaction after checking action at the
-// child's id and that the registry exists.
-func (p *Provider) withRegistry(r *http.Request, q request, write bool, childID, action string, fn func(tx meta.Tx, reg meta.Registry) error) error {
+// withRegistry runs fn in a transaction once the registry is found; the
+// router has authorized the route's action already.
+func (p *Provider) withRegistry(ctx context.Context, q request, write bool, fn func(tx meta.Tx, reg meta.Registry) error) error {
 	run := p.meta.View
 	if write {
 		run = p.meta.Update
 	}
-	return run(r.Context(), func(tx meta.Tx) error {
-		if err := authorize(r.Context(), tx, childID, action); err != nil {
-			return err
-		}
+	return run(ctx, func(tx meta.Tx) error {
 		reg, _, err := loadRegistry(tx, q.sub, q.group, q.name)
 		if err != nil {
 			return err
@@ -70,44 +54,44 @@ func (p *Provider) withRegistry(r *http.Request, q request, write bool, childID,
 	})
 }
 
-func (p *Provider) listScopeMaps(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) listScopeMaps(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	out := []authz.ScopeMap{}
-	err := p.withRegistry(r, q, false, q.registryID().String(), authz.ScopeMapType+"/read", func(tx meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) error {
 		user, err := listChildren[authz.ScopeMap](tx, reg.ResourceID, authz.ScopeMapType)
 		out = append(append(out, authz.SystemScopeMaps(reg.ResourceID)...), user...)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: map[string]any{"value": out}}, nil
 }
 
-func (p *Provider) getScopeMap(w http.ResponseWriter, r *http.Request, q request) error {
-	id := q.registryID().String() + "/scopeMaps/" + r.PathValue("child")
+func (p *Provider) getScopeMap(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var m authz.ScopeMap
-	err := p.withRegistry(r, q, false, id, authz.ScopeMapType+"/read", func(tx meta.Tx, reg meta.Registry) (err error) {
-		m, err = authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+r.PathValue("child"))
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) (err error) {
+		m, err = authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+req.ID.Name())
 		if errors.Is(err, errdef.ErrNotFound) {
-			return childNotFound(authz.ScopeMapType, r.PathValue("child"))
+			return childNotFound(authz.ScopeMapType, req.ID.Name())
 		}
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, m)
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: m}, nil
 }
 
 // putScopeMap creates or replaces a user scope map (PUT), or changes its
 // description and actions (PATCH). System scope maps are read-only.
-func (p *Provider) putScopeMap(patch bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, q request) error {
-		name := r.PathValue("child")
+func (p *Provider) putScopeMap(patch bool) arm.Handler {
+	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		q := reqOf(req)
+		name := req.ID.Name()
 		if !scopeMapNameRE.MatchString(name) {
-			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Scope map name '%s' must be 5 to 50 letters, digits, '-' or '_'.", name)
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Scope map name '%s' must be 5 to 50 letters, digits, '-' or '_'.", name)
 		}
 		var in struct {
 			Properties *struct {
@@ -115,23 +99,22 @@ func (p *Provider) putScopeMap(patch bool) handlerFunc {
 				Actions     []string `json:"actions"`
 			} `json:"properties"`
 		}
-		if err := arm.DecodeJSON(w, r, &in); err != nil {
-			return err
+		if err := req.Decode(&in); err != nil {
+			return nil, err
 		}
 		if in.Properties == nil {
-			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions is required, for example [\"repositories/hello-world/content/read\"].")
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions is required, for example [\"repositories/hello-world/content/read\"].")
 		}
 		for _, a := range in.Properties.Actions {
 			if err := authz.ValidScopeAction(a); err != nil {
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+				return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
 			}
 		}
-		id := q.registryID().String() + "/scopeMaps/" + name
 		status := http.StatusCreated
 		var out authz.ScopeMap
 		var opPath string
 		start := p.now().UTC()
-		err := p.withRegistry(r, q, true, id, authz.ScopeMapType+"/write", func(tx meta.Tx, reg meta.Registry) error {
+		err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 			for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
 				if strings.EqualFold(s.Name, name) {
 					return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be changed.", name)
@@ -167,20 +150,18 @@ func (p *Provider) putScopeMap(patch bool) handlerFunc {
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		arm.SetAsyncHeaders(w, r, opPath)
-		arm.WriteJSON(w, status, out)
-		return nil
+		return &arm.Response{Status: status, Body: out, AsyncOperation: opPath}, nil
 	}
 }
 
-func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q request) error {
-	name := r.PathValue("child")
-	id := q.registryID().String() + "/scopeMaps/" + name
+func (p *Provider) deleteScopeMap(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
+	name := req.ID.Name()
 	var opPath string
 	start := p.now().UTC()
-	err := p.withRegistry(r, q, true, id, authz.ScopeMapType+"/delete", func(tx meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 		for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
 			if strings.EqualFold(s.Name, name) {
 				return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be deleted.", name)
@@ -205,21 +186,21 @@ func (p *Provider) deleteScopeMap(w http.ResponseWriter, r *http.Request, q requ
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, nil, err)
 }
 
-func (p *Provider) listTokens(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) listTokens(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	out := []authz.Token{}
-	err := p.withRegistry(r, q, false, q.registryID().String(), authz.TokenType+"/read", func(tx meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) error {
 		toks, err := listChildren[authz.Token](tx, reg.ResourceID, authz.TokenType)
 		out = append(out, toks...)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: map[string]any{"value": out}}, nil
 }
 
 func loadToken(tx meta.Tx, id, name string) (authz.Token, error) {
@@ -234,27 +215,27 @@ func loadToken(tx meta.Tx, id, name string) (authz.Token, error) {
 	return t, json.Unmarshal(res.Document, &t)
 }
 
-func (p *Provider) getToken(w http.ResponseWriter, r *http.Request, q request) error {
-	id := q.registryID().String() + "/tokens/" + r.PathValue("child")
+func (p *Provider) getToken(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var t authz.Token
-	err := p.withRegistry(r, q, false, id, authz.TokenType+"/read", func(tx meta.Tx, reg meta.Registry) (err error) {
-		t, err = loadToken(tx, reg.ResourceID+"/tokens/"+r.PathValue("child"), r.PathValue("child"))
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) (err error) {
+		t, err = loadToken(tx, reg.ResourceID+"/tokens/"+req.ID.Name(), req.ID.Name())
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, t)
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: t}, nil
 }
 
 // putToken creates or replaces a token (PUT) or changes its status and
 // scope map (PATCH). Password values are only made by generateCredentials.
-func (p *Provider) putToken(patch bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, q request) error {
-		name := r.PathValue("child")
+func (p *Provider) putToken(patch bool) arm.Handler {
+	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		q := reqOf(req)
+		name := req.ID.Name()
 		if !authz.ValidTokenName(name) {
-			return arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-', and not a GUID.", name)
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-', and not a GUID.", name)
 		}
 		var in struct {
 			Properties *struct {
@@ -262,8 +243,8 @@ func (p *Provider) putToken(patch bool) handlerFunc {
 				Status     *string `json:"status"`
 			} `json:"properties"`
 		}
-		if err := arm.DecodeJSON(w, r, &in); err != nil {
-			return err
+		if err := req.Decode(&in); err != nil {
+			return nil, err
 		}
 		if in.Properties == nil {
 			in.Properties = &struct {
@@ -277,15 +258,14 @@ func (p *Provider) putToken(patch bool) handlerFunc {
 			case "enabled", "disabled":
 				status = strings.ToLower(*s)
 			default:
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The token status '%s' is not valid; use enabled or disabled.", *s)
+				return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The token status '%s' is not valid; use enabled or disabled.", *s)
 			}
 		}
-		id := q.registryID().String() + "/tokens/" + name
 		code := http.StatusCreated
 		var out authz.Token
 		var opPath string
 		start := p.now().UTC()
-		err := p.withRegistry(r, q, true, id, authz.TokenType+"/write", func(tx meta.Tx, reg meta.Registry) error {
+		err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 			tokID := reg.ResourceID + "/tokens/" + name
 			old, err := loadToken(tx, tokID, name)
 			switch {
@@ -333,20 +313,18 @@ func (p *Provider) putToken(patch bool) handlerFunc {
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		arm.SetAsyncHeaders(w, r, opPath)
-		arm.WriteJSON(w, code, out)
-		return nil
+		return &arm.Response{Status: code, Body: out, AsyncOperation: opPath}, nil
 	}
 }
 
-func (p *Provider) deleteToken(w http.ResponseWriter, r *http.Request, q request) error {
-	name := r.PathValue("child")
-	id := q.registryID().String() + "/tokens/" + name
+func (p *Provider) deleteToken(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
+	name := req.ID.Name()
 	var opPath string
 	start := p.now().UTC()
-	err := p.withRegistry(r, q, true, id, authz.TokenType+"/delete", func(tx meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 		tokID := reg.ResourceID + "/tokens/" + name
 		if _, err := loadToken(tx, tokID, name); arm.ToError(err).Status == http.StatusNotFound {
 			return errdef.ErrNotFound
@@ -363,19 +341,20 @@ func (p *Provider) deleteToken(w http.ResponseWriter, r *http.Request, q request
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, nil, err)
 }
 
 // generateCredentials makes new passwords for a token and returns them,
 // the only time their values are shown.
-func (p *Provider) generateCredentials(w http.ResponseWriter, r *http.Request, q request) error {
+func (p *Provider) generateCredentials(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	q := reqOf(req)
 	var in struct {
 		TokenID string     `json:"tokenId"`
 		Expiry  *time.Time `json:"expiry"`
 		Name    string     `json:"name"`
 	}
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
 	names := []string{"password1", "password2"}
 	switch strings.ToLower(in.Name) {
@@ -383,15 +362,15 @@ func (p *Provider) generateCredentials(w http.ResponseWriter, r *http.Request, q
 	case "password1", "password2":
 		names = []string{strings.ToLower(in.Name)}
 	default:
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password1 or password2.")
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password1 or password2.")
 	}
 	start := p.now().UTC()
 	if in.Expiry != nil && !in.Expiry.After(start) {
-		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The expiry %s is in the past.", in.Expiry.Format(time.RFC3339))
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The expiry %s is in the past.", in.Expiry.Format(time.RFC3339))
 	}
 	var tok authz.Token
 	var passwords []authz.TokenPassword
-	err := p.withRegistry(r, q, true, q.registryID().String(), RegistryType+"/generateCredentials/action", func(tx meta.Tx, reg meta.Registry) error {
+	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 		prefix := strings.ToLower(reg.ResourceID) + "/tokens/"
 		if !strings.HasPrefix(strings.ToLower(in.TokenID), prefix) {
 			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "tokenId must be the id of a token of registry '%s'.", reg.Name)
@@ -411,8 +390,7 @@ func (p *Provider) generateCredentials(w http.ResponseWriter, r *http.Request, q
 		return tx.PutResource(meta.Resource{ID: tok.ID, Type: authz.TokenType, Document: mustJSON(tok), CreatedAt: start, UpdatedAt: start})
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"username": tok.Name, "passwords": passwords})
-	return nil
+	return &arm.Response{Status: http.StatusOK, Body: map[string]any{"username": tok.Name, "passwords": passwords}}, nil
 }

@@ -1,12 +1,12 @@
 package acr
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
-	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -21,49 +21,36 @@ var (
 // patchRegistry is Registries_Update: a merge of RegistryUpdateParameters
 // onto the stored registry, checked by the export rules in the same
 // transaction that writes it.
-func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
-	v, err := registryVersions.Check(r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	sub, rg, name := r.PathValue("sub"), r.PathValue("rg"), r.PathValue("name")
+func (p *Provider) patchRegistry(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	sub, rg, name := req.ID.Subscription, req.ID.ResourceGroup, req.ID.Name()
 	var patch map[string]any
-	if err := arm.DecodeJSON(w, r, &patch); err != nil {
-		p.fail(w, r, err)
-		return
+	if err := req.Decode(&patch); err != nil {
+		return nil, err
 	}
 	if err := checkUpdatable(patch); err != nil {
-		p.fail(w, r, err)
-		return
+		return nil, err
 	}
 	intent := patchIntent(patch)
-	caller, err := authz.CallerFromContext(r.Context())
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	var out Registry
+	caller := req.Caller
+	var before, out Registry
 	var opPath string
 	start := p.now().UTC()
-	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
 		id := registryID(sub, rg, name)
-		if err := authorize(r.Context(), tx, id, RegistryType+"/write"); err != nil {
-			return err
-		}
 		row, old, err := loadRegistry(tx, sub, rg, name)
 		if err != nil {
 			return err
 		}
+		before = old
 		merged := toMap(old)
 		mergePatch(merged, patch)
 		b, _ := json.Marshal(merged)
 		var next Registry
 		if err := json.Unmarshal(b, &next); err != nil {
-			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: %v.", err)
+			return errPatchInvalid(err)
 		}
 		if next.SKU == nil || next.SKU.Name == nil || *next.SKU.Name == SKUNameClassic {
-			return arm.Errorf(http.StatusBadRequest, "SkuNotSupported", "The SKU must be Basic, Standard or Premium.")
+			return errSKUMustBeTier()
 		}
 		now := p.now().UTC()
 		next.SKU.Tier = ptr(SKUTier(*next.SKU.Name))
@@ -91,28 +78,25 @@ func (p *Provider) patchRegistry(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return nil, err
 	}
-	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, http.StatusOK, forVersion(p.render(r, out), v))
+	return &arm.Response{Status: http.StatusOK, Body: forVersion(p.render(req.HTTP, out), req.Version), AsyncOperation: opPath,
+		Before: before, After: out}, nil
 }
 
 func checkUpdatable(patch map[string]any) error {
 	for k, val := range patch {
 		if !containsFold(updatableTop, k) {
-			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
-				"The property '%s' cannot be updated with PATCH; updatable properties are %s.", k, strings.Join(updatableTop, ", "))
+			return errNotUpdatable(k, updatableTop)
 		}
 		if strings.EqualFold(k, "properties") {
 			props, ok := val.(map[string]any)
 			if !ok && val != nil {
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties must be an object.")
+				return errPropertiesNotObject()
 			}
 			for pk := range props {
 				if !containsFold(updatableProps, pk) {
-					return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
-						"The property 'properties.%s' cannot be updated with PATCH (it is read-only or set only at creation).", pk)
+					return errPropertyNotUpdatable(pk)
 				}
 			}
 		}

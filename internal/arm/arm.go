@@ -68,3 +68,15 @@ func CanonicalPath(p string) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// GenericResource is a resource as ARM's generic resource list shows it
+// (GET /subscriptions/{sub}/resources): the envelope every tracked
+// resource shares.
+type GenericResource struct {
+	ID       string             `json:"id"`
+	Name     string             `json:"name"`
+	Type     string             `json:"type"`
+	Location string             `json:"location,omitempty"`
+	Tags     map[string]*string `json:"tags,omitempty"`
+	SKU      any                `json:"sku,omitempty"`
+}

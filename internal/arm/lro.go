@@ -186,3 +186,48 @@ func OperationRoutes(mux *http.ServeMux, store meta.Store, namespace string) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// OperationTable declares the operation-status (Azure-AsyncOperation
+// polling) and operation-result (Location polling) routes of a namespace
+// for the router.
+func OperationTable(store meta.Store, namespace string) []Route {
+	base := "/subscriptions/{sub}/providers/" + namespace + "/locations/{location}/"
+	access := AnyCaller("operation ids are random, and an operation's status reveals no resource content")
+	none := MovesNoContent("reports the state of an operation")
+	load := func(ctx context.Context, q *Request) (Operation, error) {
+		var op Operation
+		err := store.View(ctx, func(tx meta.Tx) error {
+			res, err := tx.GetResource(OperationPath(q.ID.Subscription, namespace, q.ID.Names[0], q.ID.Name()))
+			if err != nil {
+				return errOperationNotFound(q.ID.Name())
+			}
+			return json.Unmarshal(res.Document, &op)
+		})
+		return op, err
+	}
+	return []Route{
+		{Method: "GET", Pattern: base + "operationStatuses/{id}", Versions: AnyAPIVersion(), Access: access, Egress: none,
+			Handle: func(ctx context.Context, q *Request) (*Response, error) {
+				op, err := load(ctx, q)
+				if err != nil {
+					return nil, err
+				}
+				return OK(op), nil
+			}},
+		{Method: "GET", Pattern: base + "operationResults/{id}", Versions: AnyAPIVersion(), Access: access, Egress: none,
+			Handle: func(ctx context.Context, q *Request) (*Response, error) {
+				op, err := load(ctx, q)
+				if err != nil {
+					return nil, err
+				}
+				if op.Status == "Failed" {
+					return &Response{Status: http.StatusBadRequest, Body: map[string]any{"error": op.Error}}, nil
+				}
+				return &Response{Status: http.StatusNoContent}, nil
+			}},
+	}
+}
+
+func errOperationNotFound(id string) error {
+	return Errorf(http.StatusNotFound, "OperationNotFound", "The operation '%s' was not found.", id).WithCause(errdef.ErrNotFound)
+}

@@ -214,13 +214,34 @@ func (rt *Router) prepare(w http.ResponseWriter, r *http.Request, q *Request) (*
 	}
 	if route.Access.kind == accessScope {
 		err := rt.opts.Store.View(r.Context(), func(tx meta.Tx) error {
-			return q.authorize(tx, q.ID.String(), route.Action)
+			err := q.authorize(tx, q.ID.String(), route.Action)
+			if errors.Is(err, errdef.ErrDenied) && q.ID.Subscription != "" && !subscriptionExists(tx, q.ID.Subscription) {
+				// ARM looks the subscription up before it authorizes.
+				return Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", q.ID.Subscription).
+					WithCause(errdef.ErrNotFound)
+			}
+			return err
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	return nil, nil
+}
+
+// subscriptionExists reports whether sub is a subscription of the service;
+// asked only after a refusal, so the common path pays nothing for it.
+func subscriptionExists(tx meta.Tx, sub string) bool {
+	subs, err := tx.ListSubscriptions()
+	if err != nil {
+		return true // keep the refusal
+	}
+	for _, s := range subs {
+		if strings.EqualFold(s.ID, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // scopeOf is the request path cut after the segment that matched the

@@ -45,6 +45,9 @@ func newRouterWorld(t *testing.T, table arm.Table) *routerWorld {
 	}
 	t.Cleanup(func() { store.Close() })
 	err = store.Update(t.Context(), func(tx meta.Tx) error {
+		if err := tx.PutSubscription(meta.Subscription{ID: testSub, TenantID: "t", DisplayName: "test"}); err != nil {
+			return err
+		}
 		if err := tx.PutResource(authz.NewAssignment("a1", "/subscriptions/"+testSub, authz.OwnerRoleID, ownerOID)); err != nil {
 			return err
 		}
@@ -153,6 +156,7 @@ func TestRouter(t *testing.T) {
 		{"GET", base + "?api-version=1999-01-01", ownerOID, "", 400, "NoRegisteredProviderFound"},
 		{"GET", "/subscriptions/" + testSub + "/providers/Test.Provider/gadgets/x?api-version=2024-01-01", ownerOID, "", 404, "InvalidResourceType"},
 		{"GET", "/subscriptions/" + testSub + "/providers/Test.Provider/widgets/missing?api-version=2024-01-01", ownerOID, "", 404, "ResourceNotFound"},
+		{"GET", "/subscriptions/nosuchsub/providers/Test.Provider/widgets/w1?api-version=2024-01-01", ownerOID, "", 404, "SubscriptionNotFound"},
 		{"PUT", base + "?api-version=2024-01-01", readerOID, `{"size":1}`, 403, "AuthorizationFailed"},
 		{"PUT", base + "?api-version=2024-01-01", ownerOID, `{"size":"big"}`, 400, "InvalidRequestContent"},
 		{"PUT", base + "?api-version=2024-01-01", ownerOID, "", 400, "InvalidRequestContent"},

@@ -16,24 +16,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
-	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Planes are the handlers the server routes to. The management handler
-// receives only authenticated requests; Identity's routes are public.
+// is the ARM router, which authenticates every route that is not
+// anonymous (the token service) itself.
 type Planes struct {
 	Data       http.Handler
 	Management http.Handler
-	// Identity registers the token service's public routes.
-	Identity func(mux *http.ServeMux)
-	// Tokens verifies management-plane Bearer tokens.
-	Tokens interface {
-		Verify(token string, audiences ...string) (identity.Claims, error)
-	}
 	// IsData reports whether a request belongs to the data plane.
 	IsData func(r *http.Request) bool
 }
@@ -65,10 +59,7 @@ func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {
 		w.Write([]byte("ok\n"))
 	})
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	if planes.Identity != nil {
-		planes.Identity(root)
-	}
-	root.Handle("/", s.authenticateARM(planes.Management))
+	root.Handle("/", planes.Management)
 	s.handler = s.chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if planes.IsData(r) {
 			planes.Data.ServeHTTP(w, r)
@@ -82,32 +73,18 @@ func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {
 // Handler returns the full handler (for tests that serve it themselves).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// authenticateARM requires a valid Bearer JWT from our token service on
-// every management request and puts the caller in the context; anything
-// else gets 401 in the ARM envelope.
-func (s *Server) authenticateARM(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		kind, tok, _ := strings.Cut(h, " ")
-		if h == "" || len(h) > 16<<10 || !strings.EqualFold(kind, "bearer") {
-			armUnauthorized(w, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or not a Bearer token.")
-			return
+// LogWrites is the management router's write hook for the access log:
+// one line per write with who did what to which resource and how it
+// ended. Documents are not logged; the audit capability keeps them.
+func LogWrites(log *slog.Logger) func(ctx context.Context, e arm.WriteEvent) {
+	return func(ctx context.Context, e arm.WriteEvent) {
+		attrs := []any{"request_id", e.RequestID, "caller", e.Caller.ClientID, "object_id", e.Caller.ObjectID, "method", e.Method,
+			"action", e.Action, "resource", e.ResourceID, "status", e.Status}
+		if e.Error != nil {
+			attrs = append(attrs, "error", e.Error.Code)
 		}
-		claims, err := s.planes.Tokens.Verify(strings.TrimSpace(tok))
-		if err != nil || claims.GrantType != "" || claims.ObjectID == "" {
-			armUnauthorized(w, "InvalidAuthenticationToken", "The access token is invalid.")
-			return
-		}
-		ctx := authz.WithPrincipal(r.Context(), authz.Caller{ObjectID: claims.ObjectID, ClientID: claims.AppID, TenantID: claims.TenantID, Kind: "ServicePrincipal"})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-func armUnauthorized(w http.ResponseWriter, code, msg string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="", error="invalid_token"`)
-	w.WriteHeader(http.StatusUnauthorized)
-	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
+		log.InfoContext(ctx, "management write", attrs...)
+	}
 }
 
 // Listen opens the listener with a clear error when the port is taken.
