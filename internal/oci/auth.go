@@ -116,14 +116,14 @@ func actionFor(method string) string {
 // authorize checks the caller may perform the request's action on the
 // addressed repository. Catalog and base need only authentication here;
 // the catalog filters by what the caller may read.
-func (s *Service) authorize(r *http.Request, c *call) error {
-	if c.req.kind == kindBase || c.req.kind == kindCatalog {
+func (s *Service) authorize(r *http.Request, c *call, rt route) error {
+	if rt.action == "" {
 		if c.caller.bearer && c.req.kind == kindCatalog && !c.caller.allows("registry", "catalog", "*") {
 			return fmt.Errorf("token lacks registry:catalog:*: %w", errdef.ErrDenied)
 		}
 		return nil
 	}
-	return s.allowed(r, c, c.reg, c.req.repo, c.name(), actionFor(r.Method))
+	return s.allowed(r, c, c.reg, c.req.repo, c.name(), rt.action)
 }
 
 // allowed is the one data-plane permission check: Bearer callers need the

@@ -2,7 +2,6 @@ package oci
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -114,18 +113,6 @@ func (e nameInvalid) Error() string { return e.msg }
 func (e nameInvalid) Unwrap() error { return errdef.ErrInvalidArgument }
 
 func nameError(msg string) error { return nameInvalid{msg} }
-
-// allowedMethods lists the methods each endpoint supports, for 405 answers.
-var allowedMethods = map[kind][]string{
-	kindBase:      {http.MethodGet, http.MethodHead},
-	kindCatalog:   {http.MethodGet},
-	kindTags:      {http.MethodGet},
-	kindManifest:  {http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete},
-	kindBlob:      {http.MethodGet, http.MethodHead, http.MethodDelete},
-	kindUploads:   {http.MethodPost},
-	kindUpload:    {http.MethodGet, http.MethodPatch, http.MethodPut, http.MethodDelete},
-	kindReferrers: {http.MethodGet},
-}
 
 // RouteLabel names the data-plane endpoint of path for metrics, without
 // validating names (cheap suffix checks only).

@@ -155,8 +155,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{req: q, hostMode: hostMode}
-	if !methodAllowed(q.kind, r.Method) {
-		w.Header().Set("Allow", strings.Join(allowedMethods[q.kind], ", "))
+	rt, ok := lookupRoute(q.kind, r.Method)
+	if !ok {
+		w.Header().Set("Allow", strings.Join(allowedMethods(q.kind), ", "))
 		writeError(w, r, fail(codeUnsupported, fmt.Sprintf("method %s not allowed here", r.Method)))
 		return
 	}
@@ -183,7 +184,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.authorize(r, c); err != nil {
+	if err := s.authorize(r, c, rt); err != nil {
 		s.challenge(w, r, c, err)
 		return
 	}
@@ -212,13 +213,4 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
 		}
 	}
-}
-
-func methodAllowed(k kind, m string) bool {
-	for _, a := range allowedMethods[k] {
-		if a == m {
-			return true
-		}
-	}
-	return false
 }
