@@ -120,7 +120,7 @@ const migration3 = `CREATE INDEX resources_type ON resources (type COLLATE NOCAS
 // document, and moves private endpoint connections out of the document
 // into child rows. Rows from before it get facts_version 0, which readers
 // treat as unknown (fail closed) until acr re-derives them at start.
-// Prefix lists are comma-separated canonical CIDRs ('' for none). The
+// Prefix lists are comma-separated canonical CIDRs (empty for none). The
 // connection name is NOCASE, as ARM names are case-insensitive.
 const migration4 = `ALTER TABLE registries ADD COLUMN facts_version INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE registries ADD COLUMN sku TEXT NOT NULL DEFAULT '';
