@@ -1,6 +1,7 @@
 // Package lint holds project rules as tests (STYLE rule 15): import
-// direction, who may mention the export policy, no init() outside cmd, and
-// a file-size budget.
+// direction, who may mention the export policy, who may touch a registry
+// document (document_test.go), no init() outside cmd, and a file-size
+// budget.
 package lint
 
 import (
