@@ -50,6 +50,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("open metadata store: %w", err)
 	}
 	defer store.Close()
+	// Registry rows from before typed facts get them once, before any
+	// request reads them; a row that fails stays closed (fail-safe facts).
+	if err := acr.DeriveFacts(ctx, store); err != nil {
+		log.Warn("deriving registry facts", "err", err)
+	}
 	blobs, err := openContent(cfg)
 	if err != nil {
 		return fmt.Errorf("open content store: %w", err)

@@ -2,18 +2,20 @@ package acr
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/network"
 )
 
-// Private endpoint connections live in the registry document, where
-// private endpoints (package vnet) create them; here the registry's owner
-// approves, rejects and removes them, and the data plane's view of the
-// registry's private subnets follows in the same transaction.
+// Private endpoint connections are child rows of the registry (meta),
+// which private endpoints (package vnet) create; here the registry's owner
+// approves, rejects and removes them, and the registry's private subnets
+// fact follows in the same transaction (network.StoreConnection).
 
 const (
 	connectionType = RegistryType + "/privateEndpointConnections"
@@ -21,52 +23,44 @@ const (
 )
 
 func connectionNotFound(name string) error {
-	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name)
+	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name).
+		WithCause(errdef.ErrNotFound)
 }
 
-func findConnection(conns []network.Connection, name string) (network.Connection, bool) {
-	for _, c := range conns {
-		if strings.EqualFold(c.Name, name) {
-			return c, true
-		}
+// findConnection reads the registry's connection name, or 404s.
+func findConnection(tx meta.Tx, reg meta.Registry, name string) (meta.PrivateEndpointConnection, error) {
+	c, err := tx.Connection(reg.Key, name)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return c, connectionNotFound(name)
 	}
-	return network.Connection{}, false
+	return c, err
 }
 
 func (p *Provider) listConnections(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	q := reqOf(req)
-	var conns []network.Connection
-	err := p.withRegistry(ctx, q, false, func(_ meta.Tx, reg meta.Registry) (err error) {
-		conns, err = network.ConnectionsOf(reg.Document)
+	var conns []PrivateEndpointConnection
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) (err error) {
+		conns, err = connectionsOf(tx, reg)
 		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if conns == nil {
-		conns = []network.Connection{}
 	}
 	return &arm.Response{Status: http.StatusOK, Body: map[string]any{"value": conns}}, nil
 }
 
 func (p *Provider) getConnection(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	q := reqOf(req)
-	var c network.Connection
-	err := p.withRegistry(ctx, q, false, func(_ meta.Tx, reg meta.Registry) error {
-		conns, err := network.ConnectionsOf(reg.Document)
-		if err != nil {
-			return err
-		}
-		var ok bool
-		if c, ok = findConnection(conns, req.ID.Name()); !ok {
-			return connectionNotFound(req.ID.Name())
-		}
-		return nil
+	var out PrivateEndpointConnection
+	err := p.withRegistry(ctx, q, false, func(tx meta.Tx, reg meta.Registry) error {
+		c, err := findConnection(tx, reg, req.ID.Name())
+		out = renderConnection(reg, c)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &arm.Response{Status: http.StatusOK, Body: c}, nil
+	return &arm.Response{Status: http.StatusOK, Body: out}, nil
 }
 
 // putConnection approves or rejects a connection. Connections are created
@@ -88,44 +82,32 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
 	}
 	want := in.Properties.PrivateLinkServiceConnectionState
-	var status string
-	for _, s := range []string{"Approved", "Rejected"} {
-		if strings.EqualFold(want.Status, s) {
+	var status meta.ConnectionStatus
+	for _, s := range []meta.ConnectionStatus{meta.ConnectionApproved, meta.ConnectionRejected} {
+		if strings.EqualFold(want.Status, string(s)) {
 			status = s
 		}
 	}
 	if status == "" {
 		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
 	}
-	var out network.Connection
+	var out PrivateEndpointConnection
 	var opPath string
 	start := p.now().UTC()
 	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, row meta.Registry) error {
-		conns, err := network.ConnectionsOf(row.Document)
+		c, err := findConnection(tx, row, req.ID.Name())
 		if err != nil {
 			return err
 		}
-		c, ok := findConnection(conns, req.ID.Name())
-		if !ok {
-			return connectionNotFound(req.ID.Name())
-		}
-		if c.Properties.PrivateLinkServiceConnectionState.Status == "Rejected" && status == "Approved" {
+		if c.Status == meta.ConnectionRejected && status == meta.ConnectionApproved {
 			return arm.Errorf(http.StatusBadRequest, "PrivateEndpointConnectionRejected",
 				"The private endpoint connection '%s' was rejected and cannot be approved again; delete the private endpoint and create it anew.", c.Name)
 		}
-		c.Properties.PrivateLinkServiceConnectionState.Status = status
-		c.Properties.PrivateLinkServiceConnectionState.Description = want.Description
-		if row.Document, err = network.PutConnection(row.Document, c); err != nil {
+		c.Status, c.Description, c.UpdatedAt = status, want.Description, start
+		if err := network.StoreConnection(tx, c); err != nil {
 			return err
 		}
-		row.UpdatedAt = start
-		if err := tx.UpdateRegistry(row); err != nil {
-			return err
-		}
-		if err := network.Refresh(tx, row, start); err != nil {
-			return err
-		}
-		out = c
+		out = renderConnection(row, c)
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)
 		return err
 	})
@@ -142,22 +124,11 @@ func (p *Provider) deleteConnection(ctx context.Context, req *arm.Request) (*arm
 	var opPath string
 	start := p.now().UTC()
 	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, row meta.Registry) error {
-		conns, err := network.ConnectionsOf(row.Document)
+		c, err := findConnection(tx, row, req.ID.Name())
 		if err != nil {
 			return err
 		}
-		c, ok := findConnection(conns, req.ID.Name())
-		if !ok {
-			return connectionNotFound(req.ID.Name())
-		}
-		if row.Document, err = network.RemoveConnection(row.Document, c.Properties.PrivateEndpoint.ID); err != nil {
-			return err
-		}
-		row.UpdatedAt = start
-		if err := tx.UpdateRegistry(row); err != nil {
-			return err
-		}
-		if err := network.Refresh(tx, row, start); err != nil {
+		if err := network.DropConnection(tx, row.Key, c.Name); err != nil {
 			return err
 		}
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, "global", start, p.now().UTC(), nil)

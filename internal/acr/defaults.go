@@ -131,7 +131,7 @@ func applyDefaults(p *RegistryProperties, now time.Time) {
 		p.DataEndpointHostNames = []string{}
 	}
 	if p.PrivateEndpointConnections == nil {
-		p.PrivateEndpointConnections = []any{}
+		p.PrivateEndpointConnections = []PrivateEndpointConnection{}
 	}
 	if p.PublicNetworkAccess == nil {
 		p.PublicNetworkAccess = ptr(PublicNetworkAccessEnabled)

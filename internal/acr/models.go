@@ -51,21 +51,54 @@ type SystemData = arm.SystemData
 
 // RegistryProperties are a registry's properties (acr-api.md §4.2).
 // loginServer is never stored: it is computed when a registry is rendered.
+// Nor are privateEndpointConnections: they are rows of their own (see
+// facts.go), rendered into the document when it is served.
 type RegistryProperties struct {
-	LoginServer                *string                   `json:"loginServer,omitempty"`
-	CreationDate               *time.Time                `json:"creationDate,omitempty"`
-	ProvisioningState          *ProvisioningState        `json:"provisioningState,omitempty"`
-	AdminUserEnabled           *bool                     `json:"adminUserEnabled,omitempty"`
-	NetworkRuleSet             *NetworkRuleSet           `json:"networkRuleSet,omitempty"`
-	Policies                   *Policies                 `json:"policies,omitempty"`
-	Encryption                 *EncryptionProperty       `json:"encryption,omitempty"`
-	DataEndpointEnabled        *bool                     `json:"dataEndpointEnabled,omitempty"`
-	DataEndpointHostNames      []string                  `json:"dataEndpointHostNames"`
-	PrivateEndpointConnections []any                     `json:"privateEndpointConnections"`
-	PublicNetworkAccess        *PublicNetworkAccess      `json:"publicNetworkAccess,omitempty"`
-	NetworkRuleBypassOptions   *NetworkRuleBypassOptions `json:"networkRuleBypassOptions,omitempty"`
-	ZoneRedundancy             *ZoneRedundancy           `json:"zoneRedundancy,omitempty"`
-	AnonymousPullEnabled       *bool                     `json:"anonymousPullEnabled,omitempty"`
+	LoginServer                *string                     `json:"loginServer,omitempty"`
+	CreationDate               *time.Time                  `json:"creationDate,omitempty"`
+	ProvisioningState          *ProvisioningState          `json:"provisioningState,omitempty"`
+	AdminUserEnabled           *bool                       `json:"adminUserEnabled,omitempty"`
+	NetworkRuleSet             *NetworkRuleSet             `json:"networkRuleSet,omitempty"`
+	Policies                   *Policies                   `json:"policies,omitempty"`
+	Encryption                 *EncryptionProperty         `json:"encryption,omitempty"`
+	DataEndpointEnabled        *bool                       `json:"dataEndpointEnabled,omitempty"`
+	DataEndpointHostNames      []string                    `json:"dataEndpointHostNames"`
+	PrivateEndpointConnections []PrivateEndpointConnection `json:"privateEndpointConnections"`
+	PublicNetworkAccess        *PublicNetworkAccess        `json:"publicNetworkAccess,omitempty"`
+	NetworkRuleBypassOptions   *NetworkRuleBypassOptions   `json:"networkRuleBypassOptions,omitempty"`
+	ZoneRedundancy             *ZoneRedundancy             `json:"zoneRedundancy,omitempty"`
+	AnonymousPullEnabled       *bool                       `json:"anonymousPullEnabled,omitempty"`
+}
+
+// PrivateEndpointConnection is a registry's connection to a private
+// endpoint, as ARM serves it. Bulkhead keeps it as a meta row and renders
+// this shape; a request body's copy is ignored (private endpoints make
+// connections, never a registry PUT).
+type PrivateEndpointConnection struct {
+	ID         *string                              `json:"id,omitempty"`
+	Name       *string                              `json:"name,omitempty"`
+	Type       *string                              `json:"type,omitempty"`
+	Properties *PrivateEndpointConnectionProperties `json:"properties,omitempty"`
+}
+
+// PrivateEndpointConnectionProperties are a connection's properties.
+// Values are plain strings, not folding enums: they are only ever output.
+type PrivateEndpointConnectionProperties struct {
+	PrivateEndpoint                   *PrivateEndpoint                   `json:"privateEndpoint,omitempty"`
+	PrivateLinkServiceConnectionState *PrivateLinkServiceConnectionState `json:"privateLinkServiceConnectionState,omitempty"`
+	ProvisioningState                 *string                            `json:"provisioningState,omitempty"`
+}
+
+// PrivateEndpoint names the endpoint (a Microsoft.Network resource).
+type PrivateEndpoint struct {
+	ID *string `json:"id,omitempty"`
+}
+
+// PrivateLinkServiceConnectionState is the registry side's decision.
+type PrivateLinkServiceConnectionState struct {
+	Status          *string `json:"status,omitempty"`
+	Description     *string `json:"description,omitempty"`
+	ActionsRequired *string `json:"actionsRequired,omitempty"`
 }
 
 // NetworkRuleSet is the registry firewall.

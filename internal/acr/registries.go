@@ -47,11 +47,8 @@ func loadRegistry(tx meta.Tx, sub, rg, name string) (meta.Registry, Registry, er
 	if err != nil {
 		return row, Registry{}, err
 	}
-	var doc Registry
-	if err := json.Unmarshal(row.Document, &doc); err != nil {
-		return row, doc, fmt.Errorf("registry %s document: %w", name, err)
-	}
-	return row, doc, nil
+	doc, err := decodeRegistry(tx, row)
+	return row, doc, err
 }
 
 // loginServer is computed when rendering, never stored: in host mode it
@@ -136,8 +133,8 @@ func (p *Provider) putRegistry(ctx context.Context, req *arm.Request) (*arm.Resp
 			if err := checkChange(tx, id, old, out, intent); err != nil {
 				return err
 			}
-			row.Document, row.UpdatedAt = mustJSON(out), now
-			if err := tx.UpdateRegistry(row); err != nil {
+			row.UpdatedAt = now
+			if err := saveRegistry(tx, row, out); err != nil {
 				return err
 			}
 			opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, *out.Location, start, now, nil)
@@ -156,8 +153,8 @@ func (p *Provider) putRegistry(ctx context.Context, req *arm.Request) (*arm.Resp
 		if err := checkChange(tx, id, Registry{}, out, intent); err != nil {
 			return err
 		}
-		if err := tx.CreateRegistry(meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(q.name), ResourceID: id,
-			SubscriptionID: q.sub, ResourceGroup: strings.ToLower(q.group), Document: mustJSON(out), CreatedAt: now, UpdatedAt: now}); err != nil {
+		if err := createRegistry(tx, meta.Registry{Key: uuid.NewString(), Name: strings.ToLower(q.name), ResourceID: id,
+			SubscriptionID: q.sub, ResourceGroup: strings.ToLower(q.group), CreatedAt: now, UpdatedAt: now}, out); err != nil {
 			return err
 		}
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, *out.Location, start, now, nil)
@@ -240,9 +237,9 @@ func (p *Provider) listRegistries(ctx context.Context, req *arm.Request) (*arm.R
 				}
 				continue
 			}
-			var doc Registry
-			if err := json.Unmarshal(row.Document, &doc); err != nil {
-				return fmt.Errorf("registry %s document: %w", row.Name, err)
+			doc, err := decodeRegistry(tx, row)
+			if err != nil {
+				return err
 			}
 			out = append(out, forVersion(p.render(r, doc), q.version))
 		}

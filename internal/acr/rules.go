@@ -16,21 +16,11 @@ const (
 	ImportPipelineType = RegistryType + "/importPipelines"
 )
 
-// policyState describes a registry document to the egress gate.
+// policyState describes a registry document to the egress gate, through
+// the same derivation as the facts stored with it.
 func policyState(doc Registry) egress.PolicyState {
-	s := egress.PolicyState{}
-	if doc.Name != nil {
-		s.Name = *doc.Name
-	}
-	if doc.SKU != nil && doc.SKU.Name != nil {
-		s.SKU = string(*doc.SKU.Name)
-	}
-	if p := doc.Properties; p != nil {
-		s.PublicAccessDisabled = p.PublicNetworkAccess != nil && *p.PublicNetworkAccess == PublicNetworkAccessDisabled
-		s.ExportsDisabled = p.Policies != nil && p.Policies.ExportPolicy != nil && p.Policies.ExportPolicy.Status != nil &&
-			*p.Policies.ExportPolicy.Status == ExportPolicyStatusDisabled
-	}
-	return s
+	f := factsOf(doc)
+	return egress.PolicyState{Name: deref(doc.Name), SKU: f.SKU, ExportsDisabled: f.ExportsDisabled, PublicAccessDisabled: f.PublicAccessDisabled}
 }
 
 // egressSource describes a registry as the source of an outbound channel.

@@ -70,8 +70,8 @@ func (p *Provider) patchRegistry(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		out = next
-		row.Document, row.UpdatedAt = mustJSON(out), now
-		if err := tx.UpdateRegistry(row); err != nil {
+		row.UpdatedAt = now
+		if err := saveRegistry(tx, row, out); err != nil {
 			return err
 		}
 		opPath, err = arm.RecordOperation(tx, sub, providerNamespace, *out.Location, start, now, nil)

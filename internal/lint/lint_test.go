@@ -1,6 +1,7 @@
 // Package lint holds project rules as tests (STYLE rule 15): import
-// direction, who may mention the export policy, no init() outside cmd, and
-// a file-size budget.
+// direction, who may mention the export policy, who may touch a registry
+// document (document_test.go), no init() outside cmd, and a file-size
+// budget.
 package lint
 
 import (
@@ -39,6 +40,7 @@ var rank = map[string]int{
 	"oci":         3,
 	"deployments": 3,
 	"vnet":        3,
+	"resources":   3,
 	"server":      4,
 	// client is the az-style CLI; it talks to a server over HTTP only and
 	// imports no package of this module (TestClientSpeaksOnlyHTTP).
@@ -57,6 +59,7 @@ var sameRank = map[[2]string]bool{
 	{"oci", "identity"}:    true,
 	{"deployments", "arm"}: true,
 	{"vnet", "arm"}:        true,
+	{"resources", "arm"}:   true,
 	// transfer takes the egress gate's permits for what it moves.
 	{"transfer", "egress"}: true,
 }

@@ -14,6 +14,7 @@ package meta
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -38,6 +39,7 @@ type Store interface {
 // ErrNotFound for a missing row and ErrAlreadyExists for a unique collision.
 type Tx interface {
 	Registries
+	Connections
 	Resources
 	Repositories
 	Blobs
@@ -56,7 +58,8 @@ type Page struct {
 
 // Registry is one container registry. Name is unique case-insensitively
 // across the service and is stored lower-case; Document is the ARM resource
-// body owned by internal/acr (meta does not interpret it).
+// body owned by internal/acr (meta does not interpret it, and no other
+// package may: they read Facts).
 type Registry struct {
 	Key            string // internal id, never reused
 	Name           string // lower-case
@@ -64,25 +67,106 @@ type Registry struct {
 	SubscriptionID string
 	ResourceGroup  string // lower-case
 	Document       []byte
+	Facts          RegistryFacts
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
+// RegistryFacts are the typed facts about a registry that other packages
+// (the data plane's network gate and admin sign-in, private endpoints)
+// read instead of decoding its document. internal/acr derives them from
+// the document it owns and writes them in the same statement as the
+// document, so a change in the document's schema cannot turn a security
+// check into a silently read zero value. PrivateSubnets alone follow the
+// registry's connection rows rather than its document.
+type RegistryFacts struct {
+	// Version is the version of acr's derivation that wrote these facts.
+	// 0 means none did (a row written before facts existed, not yet
+	// re-derived at start); readers must then fail closed.
+	Version int
+	// SKU is the SKU name: "Basic", "Standard" or "Premium".
+	SKU string
+	// PublicAccessDisabled is properties.publicNetworkAccess Disabled.
+	PublicAccessDisabled bool
+	// ExportsDisabled is the export policy's status "disabled".
+	ExportsDisabled bool
+	// AdminUserEnabled is properties.adminUserEnabled.
+	AdminUserEnabled bool
+	// DefaultDeny is properties.networkRuleSet.defaultAction Deny.
+	DefaultDeny bool
+	// IPRules are the networkRuleSet's ipRules, masked; a rule that does
+	// not parse is left out, since it can only narrow who gets in.
+	IPRules []netip.Prefix
+	// PrivateSubnets are the subnets of the registry's approved private
+	// endpoints: requests from them are private for the registry.
+	PrivateSubnets []netip.Prefix
+}
+
 // Registries stores registries.
 type Registries interface {
-	// CreateRegistry inserts r; ErrAlreadyExists when the name is taken.
+	// CreateRegistry inserts r with its Facts; ErrAlreadyExists when the
+	// name is taken.
 	CreateRegistry(r Registry) error
-	// UpdateRegistry replaces the Document and UpdatedAt of the registry
-	// with r.Key; ErrNotFound when it does not exist.
+	// UpdateRegistry replaces the Document, every fact and UpdatedAt of
+	// the registry with r.Key, together; ErrNotFound when it does not
+	// exist.
 	UpdateRegistry(r Registry) error
+	// SetPrivateSubnets replaces Facts.PrivateSubnets alone, for the
+	// writers of connection rows, which leave the document as it is;
+	// ErrNotFound when the registry does not exist.
+	SetPrivateSubnets(key string, subnets []netip.Prefix) error
 	// RegistryByName looks a registry up by name, case-insensitively.
 	RegistryByName(name string) (Registry, error)
-	// DeleteRegistry removes the registry and every data-plane row keyed by
-	// it (repositories, links, manifests, tags, uploads).
+	// DeleteRegistry removes the registry and every row keyed by it
+	// (repositories, links, manifests, tags, uploads, connections).
 	DeleteRegistry(key string) error
 	// ListRegistries lists registries ordered by name. An empty
 	// subscription or resource group matches all.
 	ListRegistries(subscriptionID, resourceGroup string, p Page) ([]Registry, error)
+}
+
+// ConnectionStatus is the registry side's decision on a private endpoint
+// connection. Only Approved lets the endpoint's subnet in.
+type ConnectionStatus string
+
+// Connection statuses, in the casing ARM shows.
+const (
+	ConnectionApproved     ConnectionStatus = "Approved"
+	ConnectionPending      ConnectionStatus = "Pending"
+	ConnectionRejected     ConnectionStatus = "Rejected"
+	ConnectionDisconnected ConnectionStatus = "Disconnected"
+)
+
+// PrivateEndpointConnection is a registry's connection to a private
+// endpoint (a Microsoft.Network resource), a child row of the registry:
+// private endpoints create and delete it, the registry's owner approves
+// or rejects it.
+type PrivateEndpointConnection struct {
+	RegistryKey       string
+	Name              string // unique in the registry, case-insensitively
+	PrivateEndpointID string // ARM id of the private endpoint
+	Status            ConnectionStatus
+	Description       string
+	ActionsRequired   string // e.g. "None"
+	ProvisioningState string // e.g. "Succeeded"
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Connections stores private endpoint connections, keyed by registry key
+// and name. Names compare case-insensitively (ASCII).
+type Connections interface {
+	// PutConnection creates or replaces the connection (c.RegistryKey,
+	// c.Name). A replace keeps the name's casing and CreatedAt of the
+	// first write, as ARM does.
+	PutConnection(c PrivateEndpointConnection) error
+	// Connection returns one connection; ErrNotFound when absent.
+	Connection(registryKey, name string) (PrivateEndpointConnection, error)
+	// DeleteConnection removes one connection; ErrNotFound when absent.
+	DeleteConnection(registryKey, name string) error
+	// ListConnections lists a registry's connections ordered by name,
+	// case-insensitively; none is an empty list, not an error.
+	ListConnections(registryKey string) ([]PrivateEndpointConnection, error)
 }
 
 // Resource is a generic ARM resource that is not a registry (resource

@@ -3,47 +3,58 @@ package network
 import (
 	"errors"
 	"net/netip"
-	"strconv"
 	"testing"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
-func TestDecide(t *testing.T) {
-	view := View{PrivateSubnets: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24")}}
+func TestCheck(t *testing.T) {
+	subnets := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24")}
 	ipRules := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	facts := func(publicOff, deny bool, ips []netip.Prefix) meta.RegistryFacts {
+		return meta.RegistryFacts{Version: 1, PublicAccessDisabled: publicOff, DefaultDeny: deny, IPRules: ips, PrivateSubnets: subnets}
+	}
 	cases := []struct {
 		name  string
-		rules Rules
+		facts meta.RegistryFacts
 		addr  string
 		ok    bool
 	}{
-		{"open registry", Rules{}, "198.51.100.1", true},
-		{"public disabled, outside", Rules{PublicAccessDisabled: true}, "198.51.100.1", false},
-		{"public disabled, private endpoint subnet", Rules{PublicAccessDisabled: true}, "10.1.0.9", true},
-		{"public disabled, ip rule does not help", Rules{PublicAccessDisabled: true, IPRules: ipRules}, "203.0.113.5", false},
-		{"deny by default, ip rule", Rules{DefaultDeny: true, IPRules: ipRules}, "203.0.113.5", true},
-		{"deny by default, no rule", Rules{DefaultDeny: true, IPRules: ipRules}, "198.51.100.1", false},
-		{"deny by default, private endpoint", Rules{DefaultDeny: true}, "10.1.0.1", true},
-		{"mapped ipv6", Rules{PublicAccessDisabled: true}, "::ffff:10.1.0.9", true},
-		{"invalid address", Rules{PublicAccessDisabled: true}, "", false},
+		{"open registry", facts(false, false, nil), "198.51.100.1", true},
+		{"public disabled, outside", facts(true, false, nil), "198.51.100.1", false},
+		{"public disabled, private endpoint subnet", facts(true, false, nil), "10.1.0.9", true},
+		{"public disabled, ip rule does not help", facts(true, false, ipRules), "203.0.113.5", false},
+		{"deny by default, ip rule", facts(false, true, ipRules), "203.0.113.5", true},
+		{"deny by default, no rule", facts(false, true, ipRules), "198.51.100.1", false},
+		{"deny by default, private endpoint", facts(false, true, nil), "10.1.0.1", true},
+		{"mapped ipv6", facts(true, false, nil), "::ffff:10.1.0.9", true},
+		{"invalid address", facts(true, false, nil), "", false},
+		{"facts never derived", meta.RegistryFacts{}, "198.51.100.1", false},
+		{"facts never derived, even from a private subnet", meta.RegistryFacts{PrivateSubnets: subnets}, "10.1.0.9", false},
 	}
 	for _, c := range cases {
 		addr, _ := netip.ParseAddr(c.addr)
-		err := Decide(c.rules, view, addr)
-		if (err == nil) != c.ok || err != nil && !errors.Is(err, errdef.ErrDenied) {
+		err := Check(meta.Registry{Facts: c.facts}, addr)
+		var denied *Denied
+		if (err == nil) != c.ok || err != nil && (!errors.Is(err, errdef.ErrDenied) || !errors.As(err, &denied)) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
 }
 
-func TestRulesOf(t *testing.T) {
-	r, err := RulesOf([]byte(`{"properties":{"publicNetworkAccess":"disabled","networkRuleSet":{"defaultAction":"deny","ipRules":[{"value":"1.2.3.4"},{"value":"5.6.0.0/16"},{"value":"nonsense"}]}}}`))
-	if err != nil || !r.PublicAccessDisabled || !r.DefaultDeny || len(r.IPRules) != 2 || r.IPRules[0].String() != "1.2.3.4/32" {
-		t.Fatalf("%+v %v", r, err)
-	}
-	if _, err := RulesOf([]byte(`{`)); err == nil {
-		t.Fatal("a broken document must be an error")
+// The data plane calls Check on every request: letting a request in must
+// not allocate.
+func TestCheckDoesNotAllocate(t *testing.T) {
+	reg := meta.Registry{Facts: meta.RegistryFacts{Version: 1, PublicAccessDisabled: true,
+		PrivateSubnets: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24"), netip.MustParsePrefix("10.2.0.0/24")}}}
+	addr := netip.MustParseAddr("10.2.0.7")
+	if n := testing.AllocsPerRun(100, func() {
+		if Check(reg, addr) != nil {
+			t.Fatal("refused")
+		}
+	}); n != 0 {
+		t.Fatalf("Check allocates %v times per call", n)
 	}
 }
 
@@ -68,30 +79,5 @@ func TestClientAddr(t *testing.T) {
 		if got := ClientAddr(c.remote, c.xff, trusted); got.String() != c.want {
 			t.Errorf("%s %v: %s, want %s", c.remote, c.xff, got, c.want)
 		}
-	}
-}
-
-// The gate's memory of rules follows the document: a changed document is
-// never judged by the rules of the old one.
-func TestGateFollowsDocument(t *testing.T) {
-	var g Gate
-	open := []byte(`{"properties":{"publicNetworkAccess":"Enabled"}}`)
-	closed := []byte(`{"properties":{"publicNetworkAccess":"Disabled"}}`)
-	for i := range 3 {
-		if r, err := g.rulesOf(open); err != nil || r.Restricted() {
-			t.Fatalf("round %d, open: %+v %v", i, r, err)
-		}
-		if r, err := g.rulesOf(closed); err != nil || !r.PublicAccessDisabled {
-			t.Fatalf("round %d, closed: %+v %v", i, r, err)
-		}
-	}
-	if _, err := g.rulesOf([]byte(`{`)); err == nil {
-		t.Fatal("a broken document must be an error")
-	}
-	for i := range gateCacheMax + 10 {
-		g.rulesOf([]byte(`{"name":"r` + strconv.Itoa(i) + `"}`))
-	}
-	if len(g.rules) > gateCacheMax {
-		t.Fatalf("cache grew to %d", len(g.rules))
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -60,7 +60,7 @@ func (s Subnet) Prefixes() ([]netip.Prefix, error) {
 }
 
 // SubnetPrefixes resolves a subnet id to its address ranges inside tx.
-func SubnetPrefixes(tx meta.Tx, subnetID string) ([]netip.Prefix, error) {
+func SubnetPrefixes(tx meta.Resources, subnetID string) ([]netip.Prefix, error) {
 	i := strings.LastIndex(strings.ToLower(subnetID), "/subnets/")
 	if i < 0 {
 		return nil, fmt.Errorf("'%s' is not a subnet id: %w", subnetID, errdef.ErrInvalidArgument)
@@ -82,44 +82,63 @@ func SubnetPrefixes(tx meta.Tx, subnetID string) ([]netip.Prefix, error) {
 	return nil, fmt.Errorf("subnet '%s': %w", subnetID, errdef.ErrNotFound)
 }
 
-// Refresh recomputes a registry's view from its approved connections,
-// inside the transaction that changed them. Connections whose endpoint or
-// subnet is gone let nobody in.
-func Refresh(tx meta.Tx, reg meta.Registry, now time.Time) error {
-	conns, err := ConnectionsOf(reg.Document)
+// endpointReader is what PrivateSubnets reads: a registry's connection
+// rows, and the private endpoints and virtual networks they lead to.
+type endpointReader interface {
+	meta.Connections
+	meta.Resources
+}
+
+// PrivateSubnets computes the subnets of a registry's approved private
+// endpoint connections, each once. A connection whose endpoint or subnet
+// is gone lets nobody in.
+func PrivateSubnets(tx endpointReader, registryKey string) ([]netip.Prefix, error) {
+	conns, err := tx.ListConnections(registryKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var v View
+	var out []netip.Prefix
 	for _, c := range conns {
-		if !c.Approved() {
+		if c.Status != meta.ConnectionApproved {
 			continue
 		}
-		res, err := tx.GetResource(c.Properties.PrivateEndpoint.ID)
+		res, err := tx.GetResource(c.PrivateEndpointID)
 		if errors.Is(err, errdef.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var pe PrivateEndpoint
 		if err := json.Unmarshal(res.Document, &pe); err != nil {
-			return fmt.Errorf("private endpoint %s: %w", c.Properties.PrivateEndpoint.ID, err)
+			return nil, fmt.Errorf("private endpoint %s: %w", c.PrivateEndpointID, err)
 		}
 		prefixes, err := SubnetPrefixes(tx, pe.Properties.Subnet.ID)
 		if errors.Is(err, errdef.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		v.PrivateSubnets = append(v.PrivateSubnets, prefixes...)
+		for _, p := range prefixes {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
 	}
-	doc, err := json.Marshal(v)
+	return out, nil
+}
+
+// RefreshPrivateSubnets recomputes a registry's PrivateSubnets fact from
+// its connection rows and stores it, inside the transaction that changed
+// them, so the data plane never sees a connection change without its
+// effect.
+func RefreshPrivateSubnets(tx meta.Tx, registryKey string) error {
+	subnets, err := PrivateSubnets(tx, registryKey)
 	if err != nil {
 		return err
 	}
-	return tx.PutResource(meta.Resource{ID: reg.ResourceID + viewSuffix, Type: viewType, Document: doc, CreatedAt: now, UpdatedAt: now})
+	return tx.SetPrivateSubnets(registryKey, subnets)
 }
 
 // ClientAddr is the address a request comes from: the TCP peer, or, when
@@ -161,4 +180,23 @@ func inAny(a netip.Addr, ps []netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// StoreConnection creates or replaces a private endpoint connection row
+// and refreshes its registry's PrivateSubnets in the same transaction:
+// the one way, with DropConnection, that connections change.
+func StoreConnection(tx meta.Tx, c meta.PrivateEndpointConnection) error {
+	if err := tx.PutConnection(c); err != nil {
+		return err
+	}
+	return RefreshPrivateSubnets(tx, c.RegistryKey)
+}
+
+// DropConnection deletes a connection row (ErrNotFound when absent) and
+// refreshes its registry's PrivateSubnets in the same transaction.
+func DropConnection(tx meta.Tx, registryKey, name string) error {
+	if err := tx.DeleteConnection(registryKey, name); err != nil {
+		return err
+	}
+	return RefreshPrivateSubnets(tx, registryKey)
 }

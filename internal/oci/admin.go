@@ -47,13 +47,8 @@ func (s *Service) adminUser(ctx context.Context, user, pass string) (c caller, o
 		if reg, err = tx.RegistryByName(user); err != nil {
 			return err
 		}
-		var doc struct {
-			Properties struct {
-				AdminUserEnabled bool `json:"adminUserEnabled"`
-			} `json:"properties"`
-		}
-		if json.Unmarshal(reg.Document, &doc) != nil || !doc.Properties.AdminUserEnabled {
-			return nil
+		if !reg.Facts.AdminUserEnabled {
+			return nil // also when the facts are not derived yet: fail closed
 		}
 		res, err := tx.GetResource(reg.ResourceID + adminCredentialsSuffix)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
 )
 
 // catalog serves GET /v2/_catalog. In host mode it lists the addressed
@@ -41,7 +42,7 @@ func (s *Service) catalog(w http.ResponseWriter, r *http.Request, c *call) error
 			if len(names) > want {
 				break
 			}
-			if permits(tx, c.caller, rg, "", authz.ActionPull) != nil || s.network.Check(tx, rg, s.clientAddr(r)) != nil {
+			if permits(tx, c.caller, rg, "", authz.ActionPull) != nil || network.Check(rg, s.clientAddr(r)) != nil {
 				continue
 			}
 			after := p.After

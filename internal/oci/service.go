@@ -61,8 +61,6 @@ type Service struct {
 	bufs      sync.Pool // *[]byte copy buffers
 	// tokenChecks caches repository-token password checks.
 	tokenChecks tokenChecks
-	// network applies publicNetworkAccess, IP rules and private endpoints.
-	network network.Gate
 }
 
 // New returns a data-plane Service.
@@ -171,7 +169,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if c.reg, err = tx.RegistryByName(q.registry); err != nil {
 				return err
 			}
-			return s.network.Check(tx, c.reg, s.clientAddr(r))
+			return network.Check(c.reg, s.clientAddr(r))
 		}); err != nil {
 			if errors.Is(err, errdef.ErrNotFound) {
 				err = fail(codeNameUnknown, fmt.Sprintf("registry %q does not exist", q.registry), err)

@@ -16,8 +16,7 @@ import (
 )
 
 const (
-	registryType   = "Microsoft.ContainerRegistry/registries"
-	connectionType = registryType + "/privateEndpointConnections"
+	registryType = "Microsoft.ContainerRegistry/registries"
 	// approveAction lets a caller's new endpoints be approved at once.
 	approveAction = registryType + "/privateEndpointConnectionsApproval/action"
 )
@@ -107,15 +106,12 @@ func withState(tx meta.Tx, pe *PrivateEndpoint) error {
 	state := &connectionState{Status: "Disconnected", Description: "The registry has no connection for this private endpoint.", ActionsRequired: "None"}
 	reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
 	if err == nil {
-		conns, err := network.ConnectionsOf(reg.Document)
+		c, ok, err := connectionOf(tx, reg, pe.ID)
 		if err != nil {
 			return err
 		}
-		for _, c := range conns {
-			if strings.EqualFold(c.Properties.PrivateEndpoint.ID, pe.ID) {
-				s := c.Properties.PrivateLinkServiceConnectionState
-				state = &connectionState{Status: s.Status, Description: s.Description, ActionsRequired: s.ActionsRequired}
-			}
+		if ok {
+			state = &connectionState{Status: string(c.Status), Description: c.Description, ActionsRequired: c.ActionsRequired}
 		}
 	} else if !errors.Is(err, errdef.ErrNotFound) {
 		return err
@@ -142,7 +138,7 @@ func registryOf(tx meta.Tx, id string) (meta.Registry, error) {
 
 // putEndpoint creates a private endpoint (its subnet and target are fixed
 // once created) and, in the same transaction, its connection on the
-// registry and the registry's network view.
+// registry and the registry's private subnets.
 func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	if err := checkName(name); err != nil {
@@ -209,36 +205,20 @@ func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 		} else if err != nil {
 			return err
 		}
-		var regDoc struct {
-			SKU struct{ Name string } `json:"sku"`
+		if reg.Facts.SKU != "Premium" {
+			return invalid("PrivateEndpointNotSupported", "Private endpoints are supported for Premium registries only; registry '%s' is %s. Upgrade it with 'az acr update --sku Premium'.", reg.Name, reg.Facts.SKU)
 		}
-		json.Unmarshal(reg.Document, &regDoc)
-		if !strings.EqualFold(regDoc.SKU.Name, "Premium") {
-			return invalid("PrivateEndpointNotSupported", "Private endpoints are supported for Premium registries only; registry '%s' is %s. Upgrade it with 'az acr update --sku Premium'.", reg.Name, regDoc.SKU.Name)
+		conn, err := endpointConnection(tx, reg, id, connectionName(name, id), status == http.StatusOK, start)
+		if err != nil {
+			return err
 		}
-		conn := network.Connection{ID: reg.ResourceID + "/privateEndpointConnections/" + connectionName(name, id), Type: connectionType}
-		conn.Name = connectionName(name, id)
-		conn.Properties.PrivateEndpoint.ID = id
-		conn.Properties.ProvisioningState = "Succeeded"
-		st := &conn.Properties.PrivateLinkServiceConnectionState
-		st.ActionsRequired = "None"
-		if status == http.StatusOK {
-			// An update keeps the registry's decision.
-			if existing, _ := network.ConnectionsOf(reg.Document); existing != nil {
-				for _, c := range existing {
-					if strings.EqualFold(c.Properties.PrivateEndpoint.ID, id) {
-						*st = c.Properties.PrivateLinkServiceConnectionState
-					}
-				}
-			}
-		}
-		if st.Status == "" {
-			st.Status, st.Description = "Pending", lc.Properties.RequestMessage
+		if conn.Status == "" {
+			conn.Status, conn.Description = meta.ConnectionPending, lc.Properties.RequestMessage
 			if !manual && authz.Check(tx, caller.ObjectID, reg.ResourceID, approveAction) == nil {
-				st.Status, st.Description = "Approved", "Auto-Approved"
+				conn.Status, conn.Description = meta.ConnectionApproved, "Auto-Approved"
 			}
 		}
-		// The endpoint first: the registry's view reads it.
+		// The endpoint first: the registry's private subnets read it.
 		in.ID, in.Name, in.Type, in.Etag = id, name, network.PrivateEndpointType, etag(start)
 		in.Location = arm.NormLocation(in.Location)
 		lc.ID, lc.Type = id+"/privateLinkServiceConnections/"+lc.Name, network.PrivateEndpointType+"/privateLinkServiceConnections"
@@ -255,14 +235,7 @@ func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.PutResource(meta.Resource{ID: id, Type: network.PrivateEndpointType, Document: mustJSON(in), CreatedAt: res.CreatedAt, UpdatedAt: start}); err != nil {
 			return err
 		}
-		if reg.Document, err = network.PutConnection(reg.Document, conn); err != nil {
-			return err
-		}
-		reg.UpdatedAt = start
-		if err := tx.UpdateRegistry(reg); err != nil {
-			return err
-		}
-		if err := network.Refresh(tx, reg, start); err != nil {
+		if err := network.StoreConnection(tx, conn); err != nil {
 			return err
 		}
 		if err := withState(tx, &in); err != nil {
@@ -306,14 +279,7 @@ func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error 
 		reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
 		switch {
 		case err == nil:
-			if reg.Document, err = network.RemoveConnection(reg.Document, id); err != nil {
-				return err
-			}
-			reg.UpdatedAt = start
-			if err := tx.UpdateRegistry(reg); err != nil {
-				return err
-			}
-			if err := network.Refresh(tx, reg, start); err != nil {
+			if err := dropEndpointConnection(tx, reg, id); err != nil {
 				return err
 			}
 		case !errors.Is(err, errdef.ErrNotFound):

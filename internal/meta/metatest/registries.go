@@ -23,7 +23,7 @@ func testRegistryCRUD(t *testing.T, s meta.Store) {
 		return nil
 	})
 
-	// UpdateRegistry replaces Document and UpdatedAt, nothing else.
+	// UpdateRegistry replaces Document, Facts and UpdatedAt, nothing else.
 	changed := in
 	changed.Name, changed.ResourceID, changed.Document, changed.UpdatedAt = "renamed", "/x", []byte(`{"v":2}`), at(1)
 	update(t, s, func(tx meta.Tx) error { return tx.UpdateRegistry(changed) })

@@ -13,7 +13,7 @@ import (
 // schema version i+1. Each is applied once, recorded in schema_migrations.
 // Never edit a migration that has shipped: append a new one.
 func migrations() []string {
-	return []string{migration1, migration2, migration3}
+	return []string{migration1, migration2, migration3, migration4}
 }
 
 // migration1 is the foundation schema. Times are INTEGER UTC Unix
@@ -114,6 +114,34 @@ const migration2 = `CREATE INDEX uploads_registry ON uploads (registry_key, repo
 // they must not walk every resource under a scope, whose count grows with
 // registries and operation records.
 const migration3 = `CREATE INDEX resources_type ON resources (type COLLATE NOCASE, id_lower);`
+
+// migration4 gives registries the typed facts internal/acr derives from
+// their documents (meta.RegistryFacts), so no other package decodes a
+// document, and moves private endpoint connections out of the document
+// into child rows. Rows from before it get facts_version 0, which readers
+// treat as unknown (fail closed) until acr re-derives them at start.
+// Prefix lists are comma-separated canonical CIDRs (empty for none). The
+// connection name is NOCASE, as ARM names are case-insensitive.
+const migration4 = `ALTER TABLE registries ADD COLUMN facts_version INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE registries ADD COLUMN sku TEXT NOT NULL DEFAULT '';
+	ALTER TABLE registries ADD COLUMN public_access_disabled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE registries ADD COLUMN exports_disabled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE registries ADD COLUMN admin_user_enabled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE registries ADD COLUMN default_deny INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE registries ADD COLUMN ip_rules TEXT NOT NULL DEFAULT '';
+	ALTER TABLE registries ADD COLUMN private_subnets TEXT NOT NULL DEFAULT '';
+	CREATE TABLE private_endpoint_connections (
+		registry_key TEXT NOT NULL,
+		name TEXT NOT NULL COLLATE NOCASE,
+		private_endpoint_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		description TEXT NOT NULL,
+		actions_required TEXT NOT NULL,
+		provisioning_state TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (registry_key, name)
+	) WITHOUT ROWID;`
 
 // migrate brings db to the newest schema in migs, in one BEGIN IMMEDIATE
 // transaction, so two processes opening the same file cannot both apply a

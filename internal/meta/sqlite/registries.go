@@ -2,26 +2,77 @@ package sqlite
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
-const registryCols = `key, name, resource_id, subscription_id, resource_group, document, created_at, updated_at`
+const registryCols = `key, name, resource_id, subscription_id, resource_group, document, created_at, updated_at, ` + factCols
 
-// registryKeyed lists the data-plane tables DeleteRegistry empties.
+// factCols are the columns of meta.RegistryFacts (migration4), in the
+// order of factArgs.
+const factCols = `facts_version, sku, public_access_disabled, exports_disabled, admin_user_enabled, default_deny, ip_rules, private_subnets`
+
+// registryKeyed lists the tables DeleteRegistry empties.
 func registryKeyed() []string {
-	return []string{"repositories", "blob_links", "manifests", "tags", "uploads"}
+	return []string{"repositories", "blob_links", "manifests", "tags", "uploads", "private_endpoint_connections"}
 }
 
 func scanRegistry(row scanner) (meta.Registry, error) {
 	var r meta.Registry
 	var c, u int64
-	if err := row.Scan(&r.Key, &r.Name, &r.ResourceID, &r.SubscriptionID, &r.ResourceGroup, &r.Document, &c, &u); err != nil {
+	var ipRules, subnets string
+	f := &r.Facts
+	if err := row.Scan(&r.Key, &r.Name, &r.ResourceID, &r.SubscriptionID, &r.ResourceGroup, &r.Document, &c, &u,
+		&f.Version, &f.SKU, &f.PublicAccessDisabled, &f.ExportsDisabled, &f.AdminUserEnabled, &f.DefaultDeny, &ipRules, &subnets); err != nil {
 		return meta.Registry{}, classify(err)
 	}
 	r.CreatedAt, r.UpdatedAt = fromNanos(c), fromNanos(u)
+	var err error
+	if f.IPRules, err = decodePrefixes(ipRules); err != nil {
+		return meta.Registry{}, fmt.Errorf("registry %s: ip_rules: %w", r.Name, err)
+	}
+	if f.PrivateSubnets, err = decodePrefixes(subnets); err != nil {
+		return meta.Registry{}, fmt.Errorf("registry %s: private_subnets: %w", r.Name, err)
+	}
 	return r, nil
+}
+
+// factArgs binds f to factCols.
+func factArgs(f meta.RegistryFacts) []any {
+	return []any{f.Version, f.SKU, f.PublicAccessDisabled, f.ExportsDisabled, f.AdminUserEnabled, f.DefaultDeny,
+		encodePrefixes(f.IPRules), encodePrefixes(f.PrivateSubnets)}
+}
+
+// encodePrefixes stores a prefix list as comma-separated CIDRs: typed
+// enough to read by eye and to parse back exactly.
+func encodePrefixes(ps []netip.Prefix) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// decodePrefixes reads encodePrefixes' output. A value that does not
+// parse is an error, never skipped: these columns feed network checks.
+func decodePrefixes(s string) ([]netip.Prefix, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := make([]netip.Prefix, 0, strings.Count(s, ",")+1)
+	for part := range strings.SplitSeq(s, ",") {
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // CreateRegistry implements meta.Registries. Name and ResourceGroup are
@@ -36,24 +87,31 @@ func (t *tx) CreateRegistry(r meta.Registry) error {
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.Name, err)
 	}
-	_, err = t.exec(`INSERT INTO registries (`+registryCols+`) VALUES (?,?,?,?,?,?,?,?)`,
-		r.Key, strings.ToLower(r.Name), r.ResourceID, r.SubscriptionID, strings.ToLower(r.ResourceGroup),
-		nonNil(r.Document), c, u)
+	args := append([]any{r.Key, strings.ToLower(r.Name), r.ResourceID, r.SubscriptionID, strings.ToLower(r.ResourceGroup),
+		nonNil(r.Document), c, u}, factArgs(r.Facts)...)
+	_, err = t.exec(`INSERT INTO registries (`+registryCols+`) VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?)`, args...)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.Name, err)
 	}
 	return nil
 }
 
-// UpdateRegistry implements meta.Registries: only Document and UpdatedAt
-// change.
+// UpdateRegistry implements meta.Registries: Document, the facts and
+// UpdatedAt change in one statement.
 func (t *tx) UpdateRegistry(r meta.Registry) error {
 	u, err := nanos(r.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", r.Name, err)
 	}
-	return t.execAffect("registry "+r.Name, `UPDATE registries SET document = ?, updated_at = ? WHERE key = ?`,
-		nonNil(r.Document), u, r.Key)
+	args := append([]any{nonNil(r.Document), u}, factArgs(r.Facts)...)
+	return t.execAffect("registry "+r.Name, `UPDATE registries SET document = ?, updated_at = ?,
+		facts_version = ?, sku = ?, public_access_disabled = ?, exports_disabled = ?, admin_user_enabled = ?, default_deny = ?,
+		ip_rules = ?, private_subnets = ? WHERE key = ?`, append(args, r.Key)...)
+}
+
+// SetPrivateSubnets implements meta.Registries.
+func (t *tx) SetPrivateSubnets(key string, subnets []netip.Prefix) error {
+	return t.execAffect("registry "+key, `UPDATE registries SET private_subnets = ? WHERE key = ?`, encodePrefixes(subnets), key)
 }
 
 // RegistryByName implements meta.Registries.
@@ -66,8 +124,8 @@ func (t *tx) RegistryByName(name string) (meta.Registry, error) {
 }
 
 // DeleteRegistry implements meta.Registries. The schema has no foreign keys
-// (a data-plane row does not require its registry row), so the cascade is
-// explicit, inside the same transaction.
+// (a data-plane or connection row does not require its registry row), so
+// the cascade is explicit, inside the same transaction.
 func (t *tx) DeleteRegistry(key string) error {
 	if err := t.execAffect("registry "+key, `DELETE FROM registries WHERE key = ?`, key); err != nil {
 		return err

@@ -149,7 +149,7 @@ func run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx meta.T
 }
 
 // tx implements meta.Tx on one *sql.Tx; its methods are spread over
-// registries.go, resources.go, oci.go and identities.go.
+// registries.go, connections.go, resources.go, oci.go and identities.go.
 type tx struct{ tx *sql.Tx }
 
 var _ meta.Tx = (*tx)(nil)
