@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,13 +15,11 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
-	"github.com/bulkhead-registry/bulkhead/internal/deployments"
 	"github.com/bulkhead-registry/bulkhead/internal/gc"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
-	"github.com/bulkhead-registry/bulkhead/internal/vnet"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -77,12 +74,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL,
 		TrustedProxies: cfg.TrustedProxies, Logger: log})
-	mux := http.NewServeMux()
-	vnet.New(vnet.Options{Meta: store, Logger: log}).Routes(mux)
-	mgmt := acr.New(acr.Options{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Logger: log}).Routes(mux)
-	// Templates apply each resource through the management plane itself.
-	deployments.New(deployments.Options{Meta: store, Apply: func() http.Handler { return mgmt }}).Routes(mux)
-	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, Identity: ids.Routes, Tokens: ids, IsData: oci.IsDataPlane})
+	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log})
+	if err != nil {
+		return fmt.Errorf("management plane: %w", err)
+	}
+	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane})
 
 	go sweepUploads(ctx, data, cfg.UploadTTL)
 	go purgeOperations(ctx, store, log)

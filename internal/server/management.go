@@ -1,0 +1,47 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/bulkhead-registry/bulkhead/internal/acr"
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/deployments"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/resources"
+	"github.com/bulkhead-registry/bulkhead/internal/vnet"
+)
+
+// ManagementOptions are what the management plane is built from.
+type ManagementOptions struct {
+	Meta meta.Store
+	// LoginServerSuffix selects host mode for login servers.
+	LoginServerSuffix string
+	// Identity is the token service: its routes (anonymous) and the
+	// Bearer check of every other route.
+	Identity interface {
+		Table() arm.Table
+		AuthenticateARM(r *http.Request) (authz.Caller, error)
+	}
+	Logger *slog.Logger
+}
+
+// Management builds the management plane: every provider's route table
+// behind the one ARM router (DESIGN.md "The front door"), with the write
+// hook logging each write. Tests build it the same way to walk the routes
+// as served.
+func Management(o ManagementOptions) (*arm.Router, error) {
+	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger})
+	networks := vnet.New(vnet.Options{Meta: o.Meta, Logger: o.Logger})
+	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries}, Logger: o.Logger})
+	// Templates apply each resource through the router itself, in process.
+	var router *arm.Router
+	templates := deployments.New(deployments.Options{Meta: o.Meta, Apply: func() arm.Dispatcher { return router }})
+	router, err := arm.NewRouter(arm.RouterOptions{Store: o.Meta, Authenticate: o.Identity.AuthenticateARM, OnWrite: LogWrites(o.Logger), Logger: o.Logger},
+		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), templates.Table())
+	if err != nil {
+		return nil, err
+	}
+	return router, nil
+}
