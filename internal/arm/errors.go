@@ -125,3 +125,35 @@ func AuthorizationFailed(clientID, objectID, action, scope string) *Error {
 		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
 		clientID, objectID, action, scope).WithCause(errdef.ErrDenied)
 }
+
+// operationNotFound answers a poll of an operation that was never
+// recorded or has been purged.
+func operationNotFound(id string) *Error {
+	return Errorf(http.StatusNotFound, "OperationNotFound", "The operation '%s' was not found.", id).WithCause(errdef.ErrNotFound)
+}
+
+// operationFailed replays the error a failed operation recorded (its
+// Body form) as the answer of its operationResults poll: 400, as ARM
+// answers the result of a failed operation.
+func operationFailed(body map[string]any) *Error {
+	e := errorFromBody(body)
+	e.Status = http.StatusBadRequest
+	return e.WithCause(errdef.ErrFailedPrecondition)
+}
+
+// errorFromBody rebuilds an Error from its Body form after a JSON round
+// trip.
+func errorFromBody(body map[string]any) *Error {
+	str := func(k string) string { s, _ := body[k].(string); return s }
+	e := &Error{Code: str("code"), Message: str("message"), Target: str("target")}
+	if e.Code == "" {
+		e.Code = "OperationFailed"
+	}
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		if m, ok := d.(map[string]any); ok {
+			e.Details = append(e.Details, errorFromBody(m))
+		}
+	}
+	return e
+}

@@ -187,47 +187,52 @@ func OperationRoutes(mux *http.ServeMux, store meta.Store, namespace string) {
 	})
 }
 
-// OperationTable declares the operation-status (Azure-AsyncOperation
-// polling) and operation-result (Location polling) routes of a namespace
-// for the router.
+// OperationTable declares the operation-polling routes of a namespace for
+// the router: operation status (Azure-AsyncOperation polling) and
+// operation results (Location polling). They accept any api-version,
+// because the polling URLs carry the version of the request that started
+// the operation, whatever its resource type.
 func OperationTable(store meta.Store, namespace string) []Route {
 	base := "/subscriptions/{sub}/providers/" + namespace + "/locations/{location}/"
-	access := AnyCaller("operation ids are random, and an operation's status reveals no resource content")
-	none := MovesNoContent("reports the state of an operation")
-	load := func(ctx context.Context, q *Request) (Operation, error) {
-		var op Operation
-		err := store.View(ctx, func(tx meta.Tx) error {
-			res, err := tx.GetResource(OperationPath(q.ID.Subscription, namespace, q.ID.Names[0], q.ID.Name()))
-			if err != nil {
-				return errOperationNotFound(q.ID.Name())
-			}
-			return json.Unmarshal(res.Document, &op)
-		})
-		return op, err
-	}
+	access := AnyCaller("operation ids are random and an operation's status reveals no resource content")
+	moves := MovesNoContent("an operation record is the status of a finished request, not artifact content")
 	return []Route{
-		{Method: "GET", Pattern: base + "operationStatuses/{id}", Versions: AnyAPIVersion(), Access: access, Egress: none,
+		{Method: http.MethodGet, Pattern: base + "operationStatuses/{id}", Versions: AnyAPIVersion(), Access: access, Egress: moves,
 			Handle: func(ctx context.Context, q *Request) (*Response, error) {
-				op, err := load(ctx, q)
+				op, err := loadOperation(ctx, store, namespace, q.ID)
 				if err != nil {
 					return nil, err
 				}
 				return OK(op), nil
 			}},
-		{Method: "GET", Pattern: base + "operationResults/{id}", Versions: AnyAPIVersion(), Access: access, Egress: none,
+		{Method: http.MethodGet, Pattern: base + "operationResults/{id}", Versions: AnyAPIVersion(), Access: access, Egress: moves,
 			Handle: func(ctx context.Context, q *Request) (*Response, error) {
-				op, err := load(ctx, q)
+				op, err := loadOperation(ctx, store, namespace, q.ID)
 				if err != nil {
 					return nil, err
 				}
 				if op.Status == "Failed" {
-					return &Response{Status: http.StatusBadRequest, Body: map[string]any{"error": op.Error}}, nil
+					return nil, operationFailed(op.Error)
 				}
 				return &Response{Status: http.StatusNoContent}, nil
 			}},
 	}
 }
 
-func errOperationNotFound(id string) error {
-	return Errorf(http.StatusNotFound, "OperationNotFound", "The operation '%s' was not found.", id).WithCause(errdef.ErrNotFound)
+// loadOperation reads the operation record that id (…/locations/{location}/
+// operation{Statuses,Results}/{id}) names.
+func loadOperation(ctx context.Context, store meta.Store, namespace string, id ID) (Operation, error) {
+	var op Operation
+	location, name := id.Names[0], id.Names[1]
+	err := store.View(ctx, func(tx meta.Tx) error {
+		res, err := tx.GetResource(OperationPath(id.Subscription, namespace, location, name))
+		if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(res.Type, OperationType) {
+			return operationNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(res.Document, &op)
+	})
+	return op, err
 }

@@ -48,6 +48,8 @@ type Table struct {
 	Routes []Route
 	// WriteError writes a handler's error in the provider's envelope and
 	// returns the status it chose; nil means the ARM envelope (WriteError).
+	// It writes the whole answer, headers included: the router adds no
+	// WWW-Authenticate challenge to a table's own 401s.
 	WriteError func(w http.ResponseWriter, err error) int
 }
 

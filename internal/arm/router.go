@@ -280,13 +280,15 @@ func (rt *Router) answer(w http.ResponseWriter, r *http.Request, t *Table, resp 
 			w.WriteHeader(status)
 			return status
 		}
-		if ToError(err).Status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="", error="invalid_token"`)
-		}
+		// A table with its own envelope owns its headers too: the token
+		// service's 401 invalid_client is no Bearer challenge.
 		var status int
 		if t.WriteError != nil {
 			status = t.WriteError(w, err)
 		} else {
+			if ToError(err).Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="", error="invalid_token"`)
+			}
 			status = WriteError(w, err).Status
 		}
 		if status >= http.StatusInternalServerError {

@@ -3,7 +3,8 @@ package identity_test
 import (
 	"context"
 	"errors"
-	"net/http"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -39,7 +41,8 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // env is one data directory with a real SQLite store, a Service, its
-// bootstrap identity and the token service's routes on a real server.
+// bootstrap identity and the token service's table behind arm's router on
+// a real server.
 type env struct {
 	dir   string
 	store meta.Store
@@ -80,9 +83,12 @@ func setup(t *testing.T, secret string) *env {
 		t.Fatal(err)
 	}
 	e.boot = boot
-	mux := http.NewServeMux()
-	e.svc.Routes(mux)
-	e.srv = httptest.NewServer(mux)
+	router, err := arm.NewRouter(arm.RouterOptions{Store: e.store, Authenticate: e.svc.AuthenticateARM,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, e.svc.Table())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(router)
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -33,7 +33,7 @@ type ManagementOptions struct {
 // as served.
 func Management(o ManagementOptions) (*arm.Router, error) {
 	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger})
-	networks := vnet.New(vnet.Options{Meta: o.Meta, Logger: o.Logger})
+	networks := vnet.New(vnet.Options{Meta: o.Meta})
 	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries}, Logger: o.Logger})
 	// Templates apply each resource through the router itself, in process.
 	var router *arm.Router

@@ -1,6 +1,7 @@
 package vnet
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -69,27 +70,23 @@ func (pe *PrivateEndpoint) connection() (*LinkConnection, bool) {
 	return &pe.Properties.ManualPrivateLinkServiceConnections[0], true
 }
 
-func (p *Provider) getEndpoint(w http.ResponseWriter, r *http.Request) error {
-	id := resourceID(r, "privateEndpoints")
+func (p *Provider) getEndpoint(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	id := q.ID.String()
 	var pe PrivateEndpoint
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/read"); err != nil {
-			return err
-		}
-		if _, err := load(tx, id, network.PrivateEndpointType, r.PathValue("name"), r.PathValue("rg"), &pe); err != nil {
+	err := p.meta.View(ctx, func(tx meta.Tx) error {
+		if _, err := load(tx, id, network.PrivateEndpointType, q.ID.Name(), q.ID.ResourceGroup, &pe); err != nil {
 			return err
 		}
 		return withState(tx, &pe)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, pe)
-	return nil
+	return arm.OK(pe), nil
 }
 
-func (p *Provider) listEndpoints(w http.ResponseWriter, r *http.Request) error {
-	return p.list(w, r, network.PrivateEndpointType, func(tx meta.Tx, doc []byte) (any, error) {
+func (p *Provider) listEndpoints(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	return p.list(ctx, q, network.PrivateEndpointType, func(tx meta.Tx, doc []byte) (any, error) {
 		var pe PrivateEndpoint
 		if err := json.Unmarshal(doc, &pe); err != nil {
 			return nil, err
@@ -139,52 +136,50 @@ func registryOf(tx meta.Tx, id string) (meta.Registry, error) {
 // putEndpoint creates a private endpoint (its subnet and target are fixed
 // once created) and, in the same transaction, its connection on the
 // registry and the registry's private subnets.
-func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
+func (p *Provider) putEndpoint(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	name := q.ID.Name()
 	if err := checkName(name); err != nil {
-		return err
+		return nil, err
 	}
 	var in PrivateEndpoint
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := q.Decode(&in); err != nil {
+		return nil, err
 	}
 	if in.Location == "" {
-		return invalid("LocationRequired", "The location property is required for this definition.")
+		return nil, invalid("LocationRequired", "The location property is required for this definition.")
 	}
 	if in.Properties.Subnet == nil || in.Properties.Subnet.ID == "" {
-		return invalid("InvalidRequestFormat", "properties.subnet.id is required: the subnet the private endpoint is in.")
+		return nil, invalid("InvalidRequestFormat", "properties.subnet.id is required: the subnet the private endpoint is in.")
 	}
 	if len(in.Properties.PrivateLinkServiceConnections)+len(in.Properties.ManualPrivateLinkServiceConnections) != 1 {
-		return invalid("InvalidRequestFormat", "A private endpoint needs exactly one entry in privateLinkServiceConnections or manualPrivateLinkServiceConnections.")
+		return nil, invalid("InvalidRequestFormat", "A private endpoint needs exactly one entry in privateLinkServiceConnections or manualPrivateLinkServiceConnections.")
 	}
-	id := resourceID(r, "privateEndpoints")
+	id := q.ID.String()
 	lc, manual := in.connection()
 	if lc.Name == "" {
 		lc.Name = name
 	}
 	if len(lc.Properties.GroupIDs) != 1 || !strings.EqualFold(lc.Properties.GroupIDs[0], "registry") {
-		return invalid("PrivateEndpointBadRequest", "groupIds must be [\"registry\"]: the only private link sub-resource of a container registry.")
+		return nil, invalid("PrivateEndpointBadRequest", "groupIds must be [\"registry\"]: the only private link sub-resource of a container registry.")
 	}
 	lc.Properties.GroupIDs = []string{"registry"}
-	caller, err := authz.CallerFromContext(r.Context())
+	caller, err := authz.CallerFromContext(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	status := http.StatusCreated
 	var opPath string
+	var before any
 	start := p.now().UTC()
-	err = p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/write"); err != nil {
-			return err
-		}
-		if err := requireGroup(tx, r); err != nil {
+	err = p.meta.Update(ctx, func(tx meta.Tx) error {
+		if err := requireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var old PrivateEndpoint
-		res, err := load(tx, id, network.PrivateEndpointType, name, r.PathValue("rg"), &old)
+		res, err := load(tx, id, network.PrivateEndpointType, name, q.ID.ResourceGroup, &old)
 		switch {
 		case err == nil:
-			status = http.StatusOK
+			status, before = http.StatusOK, old
 			olc, _ := old.connection()
 			if !strings.EqualFold(old.Properties.Subnet.ID, in.Properties.Subnet.ID) || !strings.EqualFold(olc.Properties.PrivateLinkServiceID, lc.Properties.PrivateLinkServiceID) {
 				return invalid("PrivateEndpointCannotBeUpdated", "The subnet and the target of private endpoint %s cannot change; delete it and create a new one.", name)
@@ -241,15 +236,13 @@ func (p *Provider) putEndpoint(w http.ResponseWriter, r *http.Request) error {
 		if err := withState(tx, &in); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, in.Location, start, p.now().UTC(), nil)
+		opPath, err = arm.RecordOperation(tx, q.ID.Subscription, namespace, in.Location, start, p.now().UTC(), nil)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, status, in)
-	return nil
+	return &arm.Response{Status: status, Body: in, AsyncOperation: opPath, Before: before, After: in}, nil
 }
 
 // connectionName names an endpoint's connection on the registry: the
@@ -261,20 +254,19 @@ func connectionName(name, id string) string {
 
 // deleteEndpoint removes the endpoint and its connection on the registry,
 // and with it the subnet's access.
-func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
-	id := resourceID(r, "privateEndpoints")
+func (p *Provider) deleteEndpoint(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	id := q.ID.String()
 	var opPath string
+	var before any
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, network.PrivateEndpointType+"/delete"); err != nil {
-			return err
-		}
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
 		var pe PrivateEndpoint
-		if _, err := load(tx, id, network.PrivateEndpointType, r.PathValue("name"), r.PathValue("rg"), &pe); isNotFound(err) {
+		if _, err := load(tx, id, network.PrivateEndpointType, q.ID.Name(), q.ID.ResourceGroup, &pe); isNotFound(err) {
 			return errdef.ErrNotFound
 		} else if err != nil {
 			return err
 		}
+		before = pe
 		lc, _ := pe.connection()
 		reg, err := registryOf(tx, lc.Properties.PrivateLinkServiceID)
 		switch {
@@ -288,8 +280,8 @@ func (p *Provider) deleteEndpoint(w http.ResponseWriter, r *http.Request) error 
 		if err := tx.DeleteResource(id); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, pe.Location, start, p.now().UTC(), nil)
+		opPath, err = arm.RecordOperation(tx, q.ID.Subscription, namespace, pe.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, before, err)
 }

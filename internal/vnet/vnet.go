@@ -7,11 +7,10 @@
 package vnet
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
 )
 
 const namespace = "Microsoft.Network"
@@ -34,17 +34,19 @@ var apiVersions = []string{
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,78}[a-zA-Z0-9_]$|^[a-zA-Z0-9]$`)
 
-// Options configure the provider.
+// Options configure the provider. The router logs server faults, so the
+// provider needs no logger.
 type Options struct {
-	Meta   meta.Store
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Meta is where networks, endpoints and registries live.
+	Meta meta.Store
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
 }
 
-// Provider serves Microsoft.Network resources.
+// Provider serves Microsoft.Network resources. It is safe for concurrent
+// use.
 type Provider struct {
 	meta meta.Store
-	log  *slog.Logger
 	now  func() time.Time
 }
 
@@ -53,32 +55,52 @@ func New(o Options) *Provider {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return &Provider{meta: o.Meta, log: o.Logger, now: o.Now}
+	return &Provider{meta: o.Meta, now: o.Now}
 }
 
-// Routes registers the provider's routes on mux.
-func (p *Provider) Routes(mux *http.ServeMux) {
-	const rg = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network"
-	mux.HandleFunc("GET "+rg+"/virtualNetworks", p.handle(p.listVNets))
-	mux.HandleFunc("GET "+rg+"/virtualNetworks/{name}", p.handle(p.getVNet))
-	mux.HandleFunc("PUT "+rg+"/virtualNetworks/{name}", p.handle(p.putVNet))
-	mux.HandleFunc("DELETE "+rg+"/virtualNetworks/{name}", p.handle(p.deleteVNet))
-	mux.HandleFunc("GET "+rg+"/virtualNetworks/{name}/subnets", p.handle(p.listSubnets))
-	mux.HandleFunc("GET "+rg+"/virtualNetworks/{name}/subnets/{subnet}", p.handle(p.getSubnet))
-	mux.HandleFunc("GET "+rg+"/privateEndpoints", p.handle(p.listEndpoints))
-	mux.HandleFunc("GET "+rg+"/privateEndpoints/{name}", p.handle(p.getEndpoint))
-	mux.HandleFunc("PUT "+rg+"/privateEndpoints/{name}", p.handle(p.putEndpoint))
-	mux.HandleFunc("DELETE "+rg+"/privateEndpoints/{name}", p.handle(p.deleteEndpoint))
-	mux.HandleFunc("GET /subscriptions/{sub}/providers/Microsoft.Network", p.providerInfo)
-	arm.OperationRoutes(mux, p.meta, namespace)
+// Table declares the provider's routes for arm's router (DESIGN.md "The
+// front door"). Reads and writes check the real Microsoft.Network actions
+// at the resource (lists at the resource group); the provider metadata is
+// open to every caller. No route moves artifact content.
+func (p *Provider) Table() arm.Table {
+	const (
+		rg        = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network"
+		vnetRead  = network.VirtualNetworkType + "/read"
+		vnetWrite = network.VirtualNetworkType + "/write"
+		vnetDel   = network.VirtualNetworkType + "/delete"
+		subRead   = network.VirtualNetworkType + "/subnets/read"
+		peRead    = network.PrivateEndpointType + "/read"
+		peWrite   = network.PrivateEndpointType + "/write"
+		peDel     = network.PrivateEndpointType + "/delete"
+	)
+	vnets := arm.APIVersions(network.VirtualNetworkType, apiVersions...)
+	subnets := arm.APIVersions(network.VirtualNetworkType+"/subnets", apiVersions...)
+	endpoints := arm.APIVersions(network.PrivateEndpointType, apiVersions...)
+	none := arm.MovesNoContent("network metadata: virtual networks, subnets and private endpoints hold no artifacts; " +
+		"a private endpoint only changes who may reach a registry's data plane, which checks every pull itself")
+	routes := []arm.Route{
+		{Method: "GET", Pattern: rg + "/virtualNetworks", Versions: vnets, Action: vnetRead, Egress: none, Handle: p.listVNets},
+		{Method: "GET", Pattern: rg + "/virtualNetworks/{name}", Versions: vnets, Action: vnetRead, Egress: none, Handle: p.getVNet},
+		{Method: "PUT", Pattern: rg + "/virtualNetworks/{name}", Versions: vnets, Action: vnetWrite, Egress: none, Handle: p.putVNet},
+		{Method: "DELETE", Pattern: rg + "/virtualNetworks/{name}", Versions: vnets, Action: vnetDel, Egress: none, Handle: p.deleteVNet},
+		{Method: "GET", Pattern: rg + "/virtualNetworks/{name}/subnets", Versions: subnets, Action: subRead, Egress: none, Handle: p.listSubnets},
+		{Method: "GET", Pattern: rg + "/virtualNetworks/{name}/subnets/{subnet}", Versions: subnets, Action: subRead, Egress: none, Handle: p.getSubnet},
+		{Method: "GET", Pattern: rg + "/privateEndpoints", Versions: endpoints, Action: peRead, Egress: none, Handle: p.listEndpoints},
+		{Method: "GET", Pattern: rg + "/privateEndpoints/{name}", Versions: endpoints, Action: peRead, Egress: none, Handle: p.getEndpoint},
+		{Method: "PUT", Pattern: rg + "/privateEndpoints/{name}", Versions: endpoints, Action: peWrite, Egress: none, Handle: p.putEndpoint},
+		{Method: "DELETE", Pattern: rg + "/privateEndpoints/{name}", Versions: endpoints, Action: peDel, Egress: none, Handle: p.deleteEndpoint},
+		// az reads the provider metadata with the Microsoft.Resources
+		// api-version of its generic resource commands, not ours.
+		{Method: "GET", Pattern: "/subscriptions/{sub}/providers/Microsoft.Network", Versions: arm.AnyAPIVersion(),
+			Access: arm.AnyCaller("provider metadata lists resource types and api-versions, the same for every caller; it names no resource"),
+			Egress: none, Handle: p.providerInfo},
+	}
+	return arm.Table{Name: namespace, Routes: append(routes, arm.OperationTable(p.meta, namespace)...)}
 }
 
 // providerInfo is the provider metadata az reads to pick an api-version
 // for the generic resource commands.
-func (p *Provider) providerInfo(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) providerInfo(_ context.Context, q *arm.Request) (*arm.Response, error) {
 	newest := make([]string, len(apiVersions))
 	for i, v := range apiVersions {
 		newest[len(apiVersions)-1-i] = v
@@ -87,59 +109,34 @@ func (p *Provider) providerInfo(w http.ResponseWriter, r *http.Request) {
 	for _, t := range []string{"virtualNetworks", "virtualNetworks/subnets", "privateEndpoints", "locations/operationStatuses"} {
 		types = append(types, map[string]any{"resourceType": t, "locations": []string{"West US"}, "apiVersions": newest})
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{
-		"id": "/subscriptions/" + r.PathValue("sub") + "/providers/" + namespace, "namespace": namespace,
+	return arm.OK(map[string]any{
+		"id": "/subscriptions/" + q.ID.Subscription + "/providers/" + namespace, "namespace": namespace,
 		"registrationState": "Registered", "resourceTypes": types,
-	})
+	}), nil
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request) error
-
-func (p *Provider) handle(h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		_, err := arm.RequireAPIVersion(r, namespace, apiVersions)
-		if err == nil {
-			err = h(w, r)
-		}
-		if err != nil {
-			if ae := arm.WriteError(w, err); ae.Status >= http.StatusInternalServerError {
-				p.log.ErrorContext(r.Context(), "management request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			}
-		}
-	}
-}
-
-func resourceID(r *http.Request, typ string) string {
-	return arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).Resource(namespace, typ, r.PathValue("name")).String()
-}
-
-// requireGroup fails with ResourceGroupNotFound unless the group exists.
-func requireGroup(tx meta.Tx, r *http.Request) error {
-	_, err := tx.GetResource(arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).String())
+// requireGroup fails with ResourceGroupNotFound unless the group of id
+// exists.
+func requireGroup(tx meta.Tx, id arm.ID) error {
+	_, err := tx.GetResource(arm.ResourceGroupID(id.Subscription, id.ResourceGroup).String())
 	if errors.Is(err, errdef.ErrNotFound) {
-		return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", r.PathValue("rg"))
+		return errGroupNotFound(id.ResourceGroup)
 	}
 	return err
 }
 
 func checkName(name string) error {
 	if !nameRE.MatchString(name) {
-		return arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
-			"Resource name %s is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.", name).
-			WithCause(errdef.ErrInvalidArgument)
+		return errInvalidName(name)
 	}
 	return nil
-}
-
-func notFound(typ, name, rg string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found.", typ, name, rg)
 }
 
 // load reads a stored document of this provider.
 func load(tx meta.Tx, id, typ, name, rg string, v any) (meta.Resource, error) {
 	res, err := tx.GetResource(id)
 	if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(res.Type, typ) {
-		return res, notFound(typ, name, rg)
+		return res, errNotFound(typ, name, rg)
 	}
 	if err != nil {
 		return res, err
@@ -150,17 +147,15 @@ func load(tx meta.Tx, id, typ, name, rg string, v any) (meta.Resource, error) {
 	return res, nil
 }
 
-func (p *Provider) list(w http.ResponseWriter, r *http.Request, typ string, render func(tx meta.Tx, doc []byte) (any, error)) error {
-	scope := arm.ResourceGroupID(r.PathValue("sub"), r.PathValue("rg")).String()
-	var out []any
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, scope, typ+"/read"); err != nil {
+// list answers the resources of type typ in the addressed resource group;
+// the router has checked the read action on the group.
+func (p *Provider) list(ctx context.Context, q *arm.Request, typ string, render func(tx meta.Tx, doc []byte) (any, error)) (*arm.Response, error) {
+	out := []any{}
+	err := p.meta.View(ctx, func(tx meta.Tx) error {
+		if err := requireGroup(tx, q.ID); err != nil {
 			return err
 		}
-		if err := requireGroup(tx, r); err != nil {
-			return err
-		}
-		rows, err := tx.ListResources(scope, typ, meta.Page{Limit: 1000})
+		rows, err := tx.ListResources(q.ID.String(), typ, meta.Page{Limit: 1000})
 		if err != nil {
 			return err
 		}
@@ -174,19 +169,13 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, typ string, rend
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if out == nil {
-		out = []any{}
-	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
-	return nil
+	return arm.OK(map[string]any{"value": out}), nil
 }
 
-func isNotFound(err error) bool {
-	var ae *arm.Error
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
-}
+// isNotFound reports whether load found nothing at the id.
+func isNotFound(err error) bool { return errors.Is(err, errdef.ErrNotFound) }
 
 func rawDoc(_ meta.Tx, doc []byte) (any, error) { return json.RawMessage(doc), nil }
 

@@ -1,6 +1,7 @@
 package vnet
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,90 +31,85 @@ type VirtualNetwork struct {
 	} `json:"properties"`
 }
 
-// readVNet loads the addressed virtual network after checking action.
-func (p *Provider) readVNet(r *http.Request, action string) (VirtualNetwork, error) {
-	id := resourceID(r, "virtualNetworks")
+// readVNet loads the virtual network id names; the router has checked
+// the route's action.
+func (p *Provider) readVNet(ctx context.Context, id arm.ID) (VirtualNetwork, error) {
 	var v VirtualNetwork
-	err := p.meta.View(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, action); err != nil {
-			return err
-		}
-		_, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v)
+	err := p.meta.View(ctx, func(tx meta.Tx) error {
+		_, err := load(tx, id.String(), network.VirtualNetworkType, id.Name(), id.ResourceGroup, &v)
 		return err
 	})
 	return v, err
 }
 
-func (p *Provider) getVNet(w http.ResponseWriter, r *http.Request) error {
-	v, err := p.readVNet(r, network.VirtualNetworkType+"/read")
+func (p *Provider) getVNet(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	v, err := p.readVNet(ctx, q.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return arm.OK(v), nil
 }
 
-func (p *Provider) listVNets(w http.ResponseWriter, r *http.Request) error {
-	return p.list(w, r, network.VirtualNetworkType, rawDoc)
+func (p *Provider) listVNets(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	return p.list(ctx, q, network.VirtualNetworkType, rawDoc)
 }
 
-func (p *Provider) listSubnets(w http.ResponseWriter, r *http.Request) error {
-	v, err := p.readVNet(r, network.VirtualNetworkType+"/subnets/read")
+func (p *Provider) listSubnets(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	v, err := p.readVNet(ctx, q.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.WriteJSON(w, http.StatusOK, map[string]any{"value": v.Properties.Subnets})
-	return nil
+	return arm.OK(map[string]any{"value": v.Properties.Subnets}), nil
 }
 
-func (p *Provider) getSubnet(w http.ResponseWriter, r *http.Request) error {
-	v, err := p.readVNet(r, network.VirtualNetworkType+"/subnets/read")
+// getSubnet answers one subnet; q.ID is the subnet's id, its parent the
+// virtual network's.
+func (p *Provider) getSubnet(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	vnetID, _ := q.ID.Parent()
+	v, err := p.readVNet(ctx, vnetID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, s := range v.Properties.Subnets {
-		if strings.EqualFold(s.Name, r.PathValue("subnet")) {
-			arm.WriteJSON(w, http.StatusOK, s)
-			return nil
+		if strings.EqualFold(s.Name, q.ID.Name()) {
+			return arm.OK(s), nil
 		}
 	}
-	return notFound(network.VirtualNetworkType+"/subnets", r.PathValue("name")+"/"+r.PathValue("subnet"), r.PathValue("rg"))
+	return nil, errNotFound(network.VirtualNetworkType+"/subnets", vnetID.Name()+"/"+q.ID.Name(), q.ID.ResourceGroup)
 }
 
 // putVNet creates or replaces a virtual network. Subnets that private
 // endpoints use may neither go away nor change their ranges.
-func (p *Provider) putVNet(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
+func (p *Provider) putVNet(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	name := q.ID.Name()
 	if err := checkName(name); err != nil {
-		return err
+		return nil, err
 	}
 	var in VirtualNetwork
-	if err := arm.DecodeJSON(w, r, &in); err != nil {
-		return err
+	if err := q.Decode(&in); err != nil {
+		return nil, err
 	}
-	id := resourceID(r, "virtualNetworks")
+	id := q.ID.String()
 	if err := validateVNet(id, &in); err != nil {
-		return err
+		return nil, err
 	}
 	status := http.StatusCreated
 	var opPath string
+	var before any
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, network.VirtualNetworkType+"/write"); err != nil {
-			return err
-		}
-		if err := requireGroup(tx, r); err != nil {
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
+		if err := requireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var old VirtualNetwork
-		res, err := load(tx, id, network.VirtualNetworkType, name, r.PathValue("rg"), &old)
+		res, err := load(tx, id, network.VirtualNetworkType, name, q.ID.ResourceGroup, &old)
 		switch {
 		case err == nil:
-			status = http.StatusOK
+			status, before = http.StatusOK, old
 			if !strings.EqualFold(arm.NormLocation(old.Location), arm.NormLocation(in.Location)) {
-				return arm.Errorf(http.StatusBadRequest, "InvalidResourceLocation", "The resource '%s' already exists in location '%s'; it cannot move to '%s'.", name, old.Location, in.Location)
+				return errLocationChange(name, old.Location, in.Location)
 			}
-			if err := keepUsedSubnets(tx, r, old, in); err != nil {
+			if err := keepUsedSubnets(tx, q.ID.Subscription, old, in); err != nil {
 				return err
 			}
 			in.Name = old.Name
@@ -129,35 +125,29 @@ func (p *Provider) putVNet(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.PutResource(meta.Resource{ID: id, Type: network.VirtualNetworkType, Document: mustJSON(in), CreatedAt: res.CreatedAt, UpdatedAt: start}); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, in.Location, start, p.now().UTC(), nil)
+		opPath, err = arm.RecordOperation(tx, q.ID.Subscription, namespace, in.Location, start, p.now().UTC(), nil)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	arm.SetAsyncHeaders(w, r, opPath)
-	arm.WriteJSON(w, status, in)
-	return nil
-}
-
-func invalid(code, format string, args ...any) error {
-	return arm.Errorf(http.StatusBadRequest, code, format, args...).WithCause(errdef.ErrInvalidArgument)
+	return &arm.Response{Status: status, Body: in, AsyncOperation: opPath, Before: before, After: in}, nil
 }
 
 // validateVNet checks the address space and the subnets, and fills in the
 // subnets' read-only fields.
 func validateVNet(id string, v *VirtualNetwork) error {
 	if v.Location == "" {
-		return invalid("LocationRequired", "The location property is required for this definition.")
+		return errLocationRequired()
 	}
 	if v.Properties.AddressSpace == nil || len(v.Properties.AddressSpace.AddressPrefixes) == 0 {
-		return invalid("InvalidAddressSpace", "properties.addressSpace.addressPrefixes needs at least one CIDR range, for example 10.0.0.0/16.")
+		return errAddressSpaceRequired()
 	}
 	var space []netip.Prefix
 	for _, s := range v.Properties.AddressSpace.AddressPrefixes {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil {
-			return invalid("InvalidAddressPrefixFormat", "Address prefix %s of the address space is not a valid CIDR range.", s)
+			return errAddressSpacePrefix(s)
 		}
 		space = append(space, pfx.Masked())
 	}
@@ -169,12 +159,12 @@ func validateVNet(id string, v *VirtualNetwork) error {
 			return err
 		}
 		if seen[strings.ToLower(s.Name)] {
-			return invalid("DuplicateResourceName", "The subnet name %s appears more than once.", s.Name)
+			return errDuplicateSubnet(s.Name)
 		}
 		seen[strings.ToLower(s.Name)] = true
 		prefixes, err := s.Prefixes()
 		if err != nil || len(prefixes) == 0 {
-			return invalid("InvalidAddressPrefixFormat", "Subnet %s needs a valid addressPrefix (CIDR), for example 10.0.1.0/24.", s.Name)
+			return errSubnetPrefix(s.Name)
 		}
 		for _, sp := range prefixes {
 			within := false
@@ -182,11 +172,11 @@ func validateVNet(id string, v *VirtualNetwork) error {
 				within = within || a.Bits() <= sp.Bits() && a.Contains(sp.Addr())
 			}
 			if !within {
-				return invalid("NetcfgSubnetRangeOutsideVnet", "Subnet '%s' is not valid because its IP address range %s is outside the IP address range of the virtual network.", s.Name, sp)
+				return errSubnetOutsideVNet(s.Name, sp)
 			}
 			for _, t := range taken {
 				if t.Overlaps(sp) {
-					return invalid("NetcfgSubnetRangesOverlap", "Subnet '%s' is not valid because its IP address range %s overlaps with that of another subnet (%s).", s.Name, sp, t)
+					return errSubnetsOverlap(s.Name, sp, t)
 				}
 			}
 			taken = append(taken, sp)
@@ -198,9 +188,9 @@ func validateVNet(id string, v *VirtualNetwork) error {
 }
 
 // endpointsIn maps the subnets of virtual network vnetID to the private
-// endpoints (of the subscription) in them.
-func endpointsIn(tx meta.Tx, r *http.Request, vnetID string) (map[string][]string, error) {
-	rows, err := tx.ListResources("/subscriptions/"+r.PathValue("sub"), network.PrivateEndpointType, meta.Page{Limit: 1000})
+// endpoints (of subscription sub) in them.
+func endpointsIn(tx meta.Tx, sub, vnetID string) (map[string][]string, error) {
+	rows, err := tx.ListResources("/subscriptions/"+sub, network.PrivateEndpointType, meta.Page{Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +210,8 @@ func endpointsIn(tx meta.Tx, r *http.Request, vnetID string) (map[string][]strin
 
 // keepUsedSubnets refuses a replacement that removes or re-ranges a subnet
 // a private endpoint is in.
-func keepUsedSubnets(tx meta.Tx, r *http.Request, old, next VirtualNetwork) error {
-	used, err := endpointsIn(tx, r, old.ID)
+func keepUsedSubnets(tx meta.Tx, sub string, old, next VirtualNetwork) error {
+	used, err := endpointsIn(tx, sub, old.ID)
 	if err != nil {
 		return err
 	}
@@ -237,45 +227,46 @@ func keepUsedSubnets(tx meta.Tx, r *http.Request, old, next VirtualNetwork) erro
 			}
 		}
 		if kept == nil {
-			return arm.Errorf(http.StatusBadRequest, "InUseSubnetCannotBeDeleted", "Subnet %s is in use by %s and cannot be deleted. Delete the private endpoint first.", o.Name, pes[0])
+			return errSubnetInUse(o.Name, pes[0])
 		}
 		a, _ := o.Prefixes()
 		b, _ := kept.Prefixes()
 		if fmt.Sprint(a) != fmt.Sprint(b) {
-			return arm.Errorf(http.StatusBadRequest, "InUseSubnetCannotBeUpdated", "Subnet %s is in use by %s; its address range cannot change.", o.Name, pes[0])
+			return errSubnetRangeInUse(o.Name, pes[0])
 		}
 	}
 	return nil
 }
 
-func (p *Provider) deleteVNet(w http.ResponseWriter, r *http.Request) error {
-	id := resourceID(r, "virtualNetworks")
+// deleteVNet removes a virtual network none of whose subnets has a
+// private endpoint in it.
+func (p *Provider) deleteVNet(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	id := q.ID.String()
 	var opPath string
+	var before any
 	start := p.now().UTC()
-	err := p.meta.Update(r.Context(), func(tx meta.Tx) error {
-		if err := arm.Authorize(r.Context(), tx, id, network.VirtualNetworkType+"/delete"); err != nil {
-			return err
-		}
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
 		var v VirtualNetwork
-		if _, err := load(tx, id, network.VirtualNetworkType, r.PathValue("name"), r.PathValue("rg"), &v); isNotFound(err) {
+		if _, err := load(tx, id, network.VirtualNetworkType, q.ID.Name(), q.ID.ResourceGroup, &v); isNotFound(err) {
 			return errdef.ErrNotFound
 		} else if err != nil {
 			return err
 		}
-		used, err := endpointsIn(tx, r, v.ID)
+		before = v
+		used, err := endpointsIn(tx, q.ID.Subscription, v.ID)
 		if err != nil {
 			return err
 		}
 		for subnet, pes := range used {
-			return arm.Errorf(http.StatusBadRequest, "InUseSubnetCannotBeDeleted", "Subnet %s is in use by %s and cannot be deleted. Delete the private endpoint first.", subnet, pes[0])
+			return errSubnetInUse(subnet, pes[0])
 		}
 		if err := tx.DeleteResource(id); err != nil {
 			return err
 		}
-		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), namespace, v.Location, start, p.now().UTC(), nil)
+		opPath, err = arm.RecordOperation(tx, q.ID.Subscription, namespace, v.Location, start, p.now().UTC(), nil)
 		return err
 	})
-	return arm.AnswerDelete(w, r, opPath, err)
+	return arm.Deleted(opPath, before, err)
 }
 
 func mustJSON(v any) []byte {
