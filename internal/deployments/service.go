@@ -1,3 +1,8 @@
+// Package deployments is the Microsoft.Resources/deployments provider at
+// resource-group scope: it parses ARM templates (JSONC, as az sends them),
+// plans and evaluates them with internal/template, and applies each
+// resource through the management plane's own handlers, so every rule (the
+// export policy included) holds for templates exactly as for direct calls.
 package deployments
 
 import (
@@ -17,6 +22,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/template"
 	"github.com/google/uuid"
 )
 
@@ -63,7 +69,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 
 type request struct {
 	Properties struct {
-		Template   Template `json:"template"`
+		Template   template.Template `json:"template"`
 		Parameters map[string]struct {
 			Value any `json:"value"`
 		} `json:"parameters"`
@@ -76,74 +82,62 @@ func deploymentID(r *http.Request) string {
 }
 
 // parse reads az's JSONC body and plans the deployment.
-func (s *Service) parse(w http.ResponseWriter, r *http.Request) (request, []planned, map[string]any, *scope, error) {
+func (s *Service) parse(w http.ResponseWriter, r *http.Request) (request, *template.Plan, template.Env, error) {
 	var req request
 	if _, err := arm.RequireAPIVersion(r, DeploymentType, apiVersions); err != nil {
-		return req, nil, nil, nil, err
+		return req, nil, template.Env{}, err
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, arm.MaxBody))
 	if err != nil {
-		return req, nil, nil, nil, arm.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The deployment body exceeds %d bytes.", arm.MaxBody)
+		return req, nil, template.Env{}, arm.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The deployment body exceeds %d bytes.", arm.MaxBody)
 	}
-	if err := json.Unmarshal(normalizeJSONC(raw), &req); err != nil {
-		return req, nil, nil, nil, invalid("template", fmt.Errorf("the request content is not valid JSON: %v", err))
+	if err := json.Unmarshal(template.NormalizeJSONC(raw), &req); err != nil {
+		return req, nil, template.Env{}, invalid("template", fmt.Errorf("the request content is not valid JSON: %v", err))
 	}
 	if m := req.Properties.Mode; m != "" && !strings.EqualFold(m, "Incremental") {
-		return req, nil, nil, nil, invalid("properties.mode", fmt.Errorf("mode %q is not supported; use Incremental", m))
+		return req, nil, template.Env{}, invalid("properties.mode", fmt.Errorf("mode %q is not supported; use Incremental", m))
 	}
 	req.Properties.Mode = "Incremental"
 	caller, err := authz.CallerFromContext(r.Context())
 	if err != nil {
-		return req, nil, nil, nil, err
+		return req, nil, template.Env{}, err
 	}
-	sc := &scope{sub: r.PathValue("sub"), rg: r.PathValue("rg"), tenant: caller.TenantID, deployment: r.PathValue("name")}
+	env := template.Env{SubscriptionID: r.PathValue("sub"), ResourceGroup: r.PathValue("rg"), TenantID: caller.TenantID, Deployment: r.PathValue("name")}
 	err = s.meta.View(r.Context(), func(tx meta.Tx) error {
 		if err := authz.Check(tx, caller.ObjectID, deploymentID(r), DeploymentType+"/write"); err != nil {
 			return arm.Errorf(http.StatusForbidden, "AuthorizationFailed", "The client '%s' does not have authorization to perform action '%s/write' over scope '%s'.", caller.ObjectID, DeploymentType, deploymentID(r))
 		}
-		g, err := tx.GetResource("/subscriptions/" + sc.sub + "/resourceGroups/" + sc.rg)
+		g, err := tx.GetResource("/subscriptions/" + env.SubscriptionID + "/resourceGroups/" + env.ResourceGroup)
 		if errors.Is(err, errdef.ErrNotFound) {
-			return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", sc.rg)
+			return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", env.ResourceGroup)
 		}
 		if err != nil {
 			return err
 		}
 		var doc struct{ Location string }
 		json.Unmarshal(g.Document, &doc)
-		sc.location = doc.Location
+		env.Location = doc.Location
 		return nil
 	})
 	if err != nil {
-		return req, nil, nil, nil, err
+		return req, nil, template.Env{}, err
 	}
 	given := map[string]any{}
 	for k, v := range req.Properties.Parameters {
 		given[k] = v.Value
 	}
-	rs, params, err := plan(req.Properties.Template, given, sc)
+	pl, err := req.Properties.Template.Plan(given, env)
 	if err == nil {
-		err = preflight(rs, sc)
+		err = pl.Preflight()
 	}
 	if err != nil {
-		var te *TemplateError
+		var te *template.Error
 		if errors.As(err, &te) {
-			return req, nil, nil, nil, invalid(te.Path, errors.New(te.Message))
+			return req, nil, template.Env{}, invalid(te.Path, errors.New(te.Message))
 		}
-		return req, nil, nil, nil, err
+		return req, nil, template.Env{}, err
 	}
-	return req, rs, params, sc, nil
-}
-
-// preflight evaluates every resource body before anything is deployed, as
-// ARM validates a template first; only what needs the running deployment
-// (reference, list*) is left for later.
-func preflight(rs []planned, sc *scope) error {
-	for _, p := range rs {
-		if _, err := p.body(sc); err != nil && !errors.Is(err, errDeferred) {
-			return err
-		}
-	}
-	return nil
+	return req, pl, env, nil
 }
 
 // invalid is the ARM answer to a template error, with its path as target.
@@ -154,14 +148,14 @@ func invalid(path string, err error) error {
 }
 
 func (s *Service) validate(w http.ResponseWriter, r *http.Request) {
-	_, rs, _, _, err := s.parse(w, r)
+	_, pl, _, err := s.parse(w, r)
 	if err != nil {
 		arm.WriteError(w, wrapValidation(err))
 		return
 	}
 	var validated []map[string]string
-	for _, p := range rs {
-		validated = append(validated, map[string]string{"id": p.id})
+	for _, p := range pl.Resources {
+		validated = append(validated, map[string]string{"id": p.ID})
 	}
 	arm.WriteJSON(w, http.StatusOK, map[string]any{"id": deploymentID(r), "name": r.PathValue("name"), "type": DeploymentType,
 		"properties": map[string]any{"provisioningState": "Succeeded", "mode": "Incremental", "validatedResources": validated}})
@@ -180,35 +174,35 @@ func wrapValidation(err error) error {
 // dependency order, then the outputs. It answers like an ARM LRO.
 func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 	start := s.now().UTC()
-	req, rs, params, sc, err := s.parse(w, r)
+	req, pl, env, err := s.parse(w, r)
 	if err != nil {
 		arm.WriteError(w, wrapValidation(err))
 		return
 	}
-	s.connect(r, sc, rs)
+	res := s.connect(r, pl.Resources)
 	var failure error
 	var outputsRes []map[string]string
 	var details []map[string]string
-	for _, p := range rs {
-		body, err := p.body(sc)
+	for _, p := range pl.Resources {
+		body, err := pl.Body(p, res)
 		if err != nil {
-			details = append(details, map[string]string{"code": "InvalidTemplate", "message": err.Error(), "target": p.id})
+			details = append(details, map[string]string{"code": "InvalidTemplate", "message": err.Error(), "target": p.ID})
 			failure = arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "At least one resource deployment operation failed. Please list deployment operations for details.")
 			break
 		}
-		status, out := s.call(r, http.MethodPut, p.id, p.apiVersion, body)
+		status, out := s.call(r, http.MethodPut, p.ID, p.APIVersion, body)
 		if status >= 300 {
 			code, msg := armError(out)
-			details = append(details, map[string]string{"code": code, "message": msg, "target": p.id})
+			details = append(details, map[string]string{"code": code, "message": msg, "target": p.ID})
 			failure = arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "At least one resource deployment operation failed. Please list deployment operations for details.")
 			break
 		}
-		outputsRes = append(outputsRes, map[string]string{"id": p.id})
+		outputsRes = append(outputsRes, map[string]string{"id": p.ID})
 	}
 	outputs := map[string]any{}
 	if failure == nil {
 		for name, o := range req.Properties.Template.Outputs {
-			v, ok, err := sc.evalOutput(o)
+			v, ok, err := pl.Output(o, res)
 			if err != nil {
 				failure = invalid("outputs."+name, err)
 				break
@@ -219,14 +213,14 @@ func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	end := s.now().UTC()
-	doc := deploymentDoc(r, req, params, outputs, outputsRes, start, end, failure, details)
+	doc := deploymentDoc(r, req, pl.Parameters, outputs, outputsRes, start, end, failure, details)
 	var opPath string
 	err = s.meta.Update(r.Context(), func(tx meta.Tx) error {
 		if err := tx.PutResource(meta.Resource{ID: deploymentID(r), Type: DeploymentType, Document: mustJSON(doc), CreatedAt: start, UpdatedAt: end}); err != nil {
 			return err
 		}
 		var err error
-		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), "Microsoft.Resources", sc.location, start, end, failureWithDetails(failure, details))
+		opPath, err = arm.RecordOperation(tx, r.PathValue("sub"), "Microsoft.Resources", env.Location, start, end, failureWithDetails(failure, details))
 		return err
 	})
 	if err != nil {
@@ -237,45 +231,58 @@ func (s *Service) put(w http.ResponseWriter, r *http.Request) {
 	arm.WriteJSON(w, http.StatusCreated, doc)
 }
 
-// connect lets the scope's reference() and list*() reach the management
+// resolver lets a template's reference() and list*() reach the management
 // plane as the deploying caller, once resources are being deployed.
-func (s *Service) connect(r *http.Request, sc *scope, rs []planned) {
+type resolver struct {
+	s        *Service
+	r        *http.Request
+	versions map[string]string // the template's apiVersion by lower-cased id
+}
+
+// connect returns the resolver for a deployment of rs.
+func (s *Service) connect(r *http.Request, rs []template.Resource) resolver {
 	versions := map[string]string{}
 	for _, p := range rs {
-		versions[strings.ToLower(p.id)] = p.apiVersion
+		versions[strings.ToLower(p.ID)] = p.APIVersion
 	}
-	sc.reference = func(id, api string, full bool) (any, error) {
-		if api == "" {
-			if api = versions[strings.ToLower(id)]; api == "" {
-				return nil, fmt.Errorf("reference('%s') needs an apiVersion: the resource is not deployed by this template", id)
-			}
+	return resolver{s: s, r: r, versions: versions}
+}
+
+// Reference GETs the resource, with the template's apiVersion for it when
+// the expression names none.
+func (rv resolver) Reference(id, api string, full bool) (any, error) {
+	if api == "" {
+		if api = rv.versions[strings.ToLower(id)]; api == "" {
+			return nil, fmt.Errorf("reference('%s') needs an apiVersion: the resource is not deployed by this template", id)
 		}
-		status, body := s.call(r, http.MethodGet, id, api, nil)
-		if status != http.StatusOK {
-			_, msg := armError(body)
-			return nil, fmt.Errorf("reference('%s'): %s", id, msg)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(body, &doc); err != nil {
-			return nil, fmt.Errorf("reference('%s'): %v", id, err)
-		}
-		if full {
-			return doc, nil
-		}
-		return doc["properties"], nil
 	}
-	sc.list = func(action, id, api string, in any) (any, error) {
-		status, body := s.call(r, http.MethodPost, id+"/"+action, api, in)
-		if status != http.StatusOK {
-			_, msg := armError(body)
-			return nil, fmt.Errorf("%s('%s'): %s", action, id, msg)
-		}
-		var out any
-		if err := json.Unmarshal(body, &out); err != nil {
-			return nil, fmt.Errorf("%s('%s'): %v", action, id, err)
-		}
-		return out, nil
+	status, body := rv.s.call(rv.r, http.MethodGet, id, api, nil)
+	if status != http.StatusOK {
+		_, msg := armError(body)
+		return nil, fmt.Errorf("reference('%s'): %s", id, msg)
 	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("reference('%s'): %v", id, err)
+	}
+	if full {
+		return doc, nil
+	}
+	return doc["properties"], nil
+}
+
+// List POSTs the action to the resource.
+func (rv resolver) List(action, id, api string, in any) (any, error) {
+	status, body := rv.s.call(rv.r, http.MethodPost, id+"/"+action, api, in)
+	if status != http.StatusOK {
+		_, msg := armError(body)
+		return nil, fmt.Errorf("%s('%s'): %s", action, id, msg)
+	}
+	var out any
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("%s('%s'): %v", action, id, err)
+	}
+	return out, nil
 }
 
 // armError reads the code and message of an ARM error envelope.

@@ -34,6 +34,7 @@ var rank = map[string]int{
 	"transfer":    2,
 	"audit":       2,
 	"gc":          2,
+	"template":    2,
 	"identity":    3,
 	"arm":         3,
 	"acr":         3,
@@ -67,8 +68,13 @@ var sameRank = map[[2]string]bool{
 	{"transfer", "egress"}: true,
 }
 
+// onlyInternal limits some packages to the listed internal imports: the
+// template language is pure, and what it needs of a running deployment
+// comes in through its own interface.
+var onlyInternal = map[string][]string{"template": {"errdef"}}
+
 // noHTTP lists lower layers that must not know about HTTP serving.
-var noHTTP = []string{"errdef", "reference", "meta", "authz", "egress", "network", "config", "gc", "transfer"}
+var noHTTP = []string{"errdef", "reference", "meta", "authz", "egress", "network", "config", "gc", "transfer", "template"}
 
 type goFile struct {
 	path string // relative to the module root
@@ -139,6 +145,9 @@ func TestImportDirection(t *testing.T) {
 			to, _, _ := strings.Cut(rest, "/")
 			if to == f.pkg {
 				continue
+			}
+			if allowed, limited := onlyInternal[f.pkg]; limited && !contains(allowed, to) {
+				t.Errorf("%s imports %s: %s may import only %v from internal", f.path, p, f.pkg, allowed)
 			}
 			r, known := rank[to]
 			switch {

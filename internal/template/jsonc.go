@@ -1,13 +1,13 @@
-package deployments
+package template
 
 import (
 	"bytes"
 )
 
-// normalizeJSONC turns what az sends into JSON: it removes // and /* */
+// NormalizeJSONC turns what az sends into JSON: it removes // and /* */
 // comments and trailing commas, and quotes bare object keys (az splices
 // the template file verbatim after an unquoted `template:` key).
-func normalizeJSONC(in []byte) []byte {
+func NormalizeJSONC(in []byte) []byte {
 	var out bytes.Buffer
 	out.Grow(len(in))
 	inString := false
