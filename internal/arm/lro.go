@@ -102,22 +102,6 @@ func PurgeOperations(ctx context.Context, store meta.Store, cutoff time.Time) (i
 	}
 }
 
-// AnswerDelete answers a DELETE that ran as an operation recorded at
-// opPath: 204 when err says there was nothing to delete, err itself when
-// it is another failure, else 202 with a Location that is already done.
-func AnswerDelete(w http.ResponseWriter, r *http.Request, opPath string, err error) error {
-	if errors.Is(err, errdef.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	SetLocationHeaders(w, r, opPath)
-	w.WriteHeader(http.StatusAccepted)
-	return nil
-}
-
 // NormLocation is ARM's canonical location name ("West US" → "westus").
 func NormLocation(l string) string { return strings.ToLower(strings.ReplaceAll(l, " ", "")) }
 
@@ -148,43 +132,6 @@ func resultPath(statusPath string) string {
 		}
 	}
 	return statusPath
-}
-
-// OperationRoutes serves operation status (Azure-AsyncOperation polling)
-// and operation results (Location polling) for a namespace.
-func OperationRoutes(mux *http.ServeMux, store meta.Store, namespace string) {
-	base := "/subscriptions/{sub}/providers/" + namespace + "/locations/{location}/"
-	load := func(r *http.Request) (Operation, error) {
-		var op Operation
-		err := store.View(r.Context(), func(tx meta.Tx) error {
-			res, err := tx.GetResource(OperationPath(r.PathValue("sub"), namespace, r.PathValue("location"), r.PathValue("id")))
-			if err != nil {
-				return Errorf(http.StatusNotFound, "OperationNotFound", "The operation '%s' was not found.", r.PathValue("id"))
-			}
-			return json.Unmarshal(res.Document, &op)
-		})
-		return op, err
-	}
-	mux.HandleFunc("GET "+base+"operationStatuses/{id}", func(w http.ResponseWriter, r *http.Request) {
-		op, err := load(r)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, op)
-	})
-	mux.HandleFunc("GET "+base+"operationResults/{id}", func(w http.ResponseWriter, r *http.Request) {
-		op, err := load(r)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		if op.Status == "Failed" {
-			WriteJSON(w, http.StatusBadRequest, map[string]any{"error": op.Error})
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
 }
 
 // OperationTable declares the operation-polling routes of a namespace for

@@ -1,10 +1,7 @@
 package arm
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -15,31 +12,6 @@ import (
 // MaxBody is the largest request body ARM handlers read (4 MiB, ARM's own
 // request limit).
 const MaxBody = 4 << 20
-
-// DecodeJSON reads a body of at most MaxBody bytes into v. Property names
-// match case-insensitively (encoding/json v1 behaviour, which ARM clients
-// rely on: exportPolicy.Status=disabled). Every failure is a 4xx: 413
-// RequestEntityTooLarge beyond MaxBody, 400 InvalidRequestContent for an
-// empty, unreadable or malformed body or a value of the wrong type or
-// enum.
-func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-				"The request content exceeds the maximum allowed size of %d bytes.", MaxBody).WithCause(errdef.ErrTooLarge)
-		}
-		return invalidContent("the request content could not be read")
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return invalidContent("the request content is empty")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return invalidContent(err.Error())
-	}
-	return nil
-}
 
 func invalidContent(why string) error {
 	return Errorf(http.StatusBadRequest, "InvalidRequestContent",

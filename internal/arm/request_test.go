@@ -2,6 +2,7 @@ package arm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 )
 
 // body is what the test server decodes.
@@ -22,22 +25,25 @@ type body struct {
 // decode, request ids, and errors in the envelope.
 func newServer(t *testing.T, v Versions) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		SetRequestIDs(w, r)
-		ver, err := v.Check(r)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
+	handle := func(_ context.Context, q *Request) (*Response, error) {
 		var in body
-		if r.Method == http.MethodPut {
-			if err := DecodeJSON(w, r, &in); err != nil {
-				WriteError(w, err)
-				return
+		if q.HTTP.Method == http.MethodPut {
+			if err := q.Decode(&in); err != nil {
+				return nil, err
 			}
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{"version": ver, "location": in.Location, "next": NextLink(r, "tok/1")})
-	}))
+		return OK(map[string]any{"version": q.Version, "location": in.Location, "next": NextLink(q.HTTP, "tok/1")}), nil
+	}
+	route := Route{Pattern: "/x", Versions: v, Access: AnyCaller("a test resource"), Egress: MovesNoContent("a test resource"), Handle: handle}
+	get, put, sub := route, route, route
+	get.Method, put.Method, sub.Method, sub.Pattern = http.MethodGet, http.MethodPut, http.MethodGet, "/subscriptions/{sub}/x"
+	rt, err := NewRouter(RouterOptions{Authenticate: func(*http.Request) (authz.Caller, error) {
+		return authz.Caller{ObjectID: "o", ClientID: "c", TenantID: "t"}, nil
+	}}, Table{Name: "test", Routes: []Route{get, put, sub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rt)
 	t.Cleanup(srv.Close)
 	return srv
 }

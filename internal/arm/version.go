@@ -99,10 +99,3 @@ func (v Versions) Check(r *http.Request) (string, error) {
 		"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.",
 		got, v.resourceType, strings.Join(newestFirst, ", "))
 }
-
-// RequireAPIVersion checks ?api-version= against supported, refusing an
-// unknown version with NoRegisteredProviderFound. It is the one-shot form
-// of APIVersions(resourceType, supported...).Check(r).
-func RequireAPIVersion(r *http.Request, resourceType string, supported []string) (string, error) {
-	return APIVersions(resourceType, supported...).Check(r)
-}

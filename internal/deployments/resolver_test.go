@@ -1,12 +1,13 @@
 package deployments
 
 import (
-	"io"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/template"
 )
 
@@ -14,27 +15,14 @@ import (
 // reference() GETs with the template's apiVersion unless given one, and
 // list*() POSTs the action; ARM errors come back with the resource named.
 func TestResolver(t *testing.T) {
-	var seen []string
-	plane := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		seen = append(seen, r.Method+" "+r.URL.String()+" "+string(body))
-		switch {
-		case strings.Contains(r.URL.Path, "/gone"):
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"error":{"code":"ResourceNotFound","message":"no such registry"}}`)
-		case r.Method == http.MethodPost:
-			io.WriteString(w, `{"username":"u"}`)
-		default:
-			io.WriteString(w, `{"id":"x","properties":{"loginServer":"r1.cr.test"}}`)
-		}
-	})
-	s := New(Options{Apply: func() http.Handler { return plane }})
+	plane := &recordingPlane{}
+	s := New(Options{Apply: func() arm.Dispatcher { return plane }})
 	pl, err := template.Template{Resources: []map[string]any{{"type": "A.B/c", "apiVersion": "2023-07-01", "name": "r1"}}}.
 		Plan(nil, template.Env{SubscriptionID: "s", ResourceGroup: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := s.connect(httptest.NewRequest(http.MethodPut, "/", nil), pl.Resources)
+	res := s.connect(context.Background(), httptest.NewRequest(http.MethodPut, "/", nil), pl.Resources)
 	id := pl.Resources[0].ID
 
 	if v, err := res.Reference(id, "", false); err != nil || v.(map[string]any)["loginServer"] != "r1.cr.test" {
@@ -58,7 +46,23 @@ func TestResolver(t *testing.T) {
 		"GET " + id + "/gone?api-version=1 ",
 		"POST " + id + "/listCredentials?api-version=2023-07-01 ",
 	}
+	seen := plane.seen
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// recordingPlane answers in-process calls the way the management router
+// would for one registry, and records what it was asked.
+type recordingPlane struct{ seen []string }
+
+func (p *recordingPlane) Call(_ context.Context, _ *http.Request, c arm.Call) arm.Result {
+	p.seen = append(p.seen, c.Method+" "+c.Path+" "+string(c.Body))
+	switch {
+	case strings.Contains(c.Path, "/gone"):
+		return arm.Result{Status: http.StatusNotFound, Body: []byte(`{"error":{"code":"ResourceNotFound","message":"no such registry"}}`)}
+	case c.Method == http.MethodPost:
+		return arm.Result{Status: http.StatusOK, Body: []byte(`{"username":"u"}`)}
+	}
+	return arm.Result{Status: http.StatusOK, Body: []byte(`{"id":"x","properties":{"loginServer":"r1.cr.test"}}`)}
 }

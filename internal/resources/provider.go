@@ -81,7 +81,7 @@ func (p *Provider) Table() arm.Table {
 	mine := arm.AnyCaller("shows only the caller's own tenant")
 	none := arm.MovesNoContent("subscriptions, tenants and resource groups hold no artifacts")
 	listed := arm.PerItem("lists show only what the caller may read, as ARM does")
-	return arm.Table{Name: Namespace, Routes: []arm.Route{
+	routes := []arm.Route{
 		{Method: "GET", Pattern: "/subscriptions", Versions: resourcesVersions, Access: mine, Egress: none, Handle: p.listSubscriptions},
 		{Method: "GET", Pattern: "/tenants", Versions: resourcesVersions, Access: mine, Egress: none, Handle: p.listTenants},
 		{Method: "GET", Pattern: sub, Versions: resourcesVersions, Access: mine, Egress: none, Handle: p.getSubscription},
@@ -93,5 +93,8 @@ func (p *Provider) Table() arm.Table {
 			Egress: arm.MovesNoContent("deletes the group with everything in it; nothing leaves"), Handle: p.deleteGroup},
 		{Method: "GET", Pattern: sub + "/resources", Versions: resourcesVersions, Action: "Microsoft.Resources/subscriptions/resources/read", Access: listed, Egress: none, Handle: p.listResources},
 		{Method: "GET", Pattern: rg + "/resources", Versions: resourcesVersions, Action: "Microsoft.Resources/subscriptions/resources/read", Access: listed, Egress: none, Handle: p.listResources},
-	}}
+	}
+	// Deployments record their operations under this namespace.
+	routes = append(routes, arm.OperationTable(p.meta, Namespace)...)
+	return arm.Table{Name: Namespace, Routes: routes}
 }

@@ -81,3 +81,36 @@ func TestRoutes(t *testing.T) {
 	}
 	t.Logf("%d management routes, %d data routes", len(mgmt), len(data))
 }
+
+// The router canonicalises the literal segments its tables declare, in
+// any casing, collapses the double slashes az sends, and leaves names
+// (even ones that spell a keyword) as they are.
+func TestCanonicalPath(t *testing.T) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ids, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"/subscriptions/S/resourcegroups/RG/providers/microsoft.containerregistry/registries/Reg":               "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerRegistry/registries/Reg",
+		"/SUBSCRIPTIONS/s/resourceGroups/registries/providers/Microsoft.ContainerRegistry/REGISTRIES/providers": "/subscriptions/s/resourceGroups/registries/providers/Microsoft.ContainerRegistry/registries/providers",
+		"/subscriptions/s/providers/Microsoft.ContainerRegistry/checknameavailability":                          "/subscriptions/s/providers/Microsoft.ContainerRegistry/checkNameAvailability",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry//registries/r":                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r",
+		"/subscriptions/s/providers/microsoft.containerregistry/LOCATIONS/WestUS/OPERATIONSTATUSES/Op1":         "/subscriptions/s/providers/Microsoft.ContainerRegistry/locations/WestUS/operationStatuses/Op1",
+		"/subscriptions/s/resourcegroups/rg/providers/microsoft.resources/deployments/":                         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Resources/deployments",
+		"/subscriptions/s/resourceGroups/rg/providers/MICROSOFT.NETWORK/privateendpoints/PE":                    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/PE",
+	} {
+		if got := router.CanonicalPath(in); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
+		}
+	}
+}

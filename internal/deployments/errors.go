@@ -1,0 +1,49 @@
+package deployments
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+)
+
+// The provider's ARM errors, in one place (STYLE rule 5).
+
+// invalid is the ARM answer to a template error, with its path as target.
+func invalid(path string, err error) error {
+	e := arm.Errorf(http.StatusBadRequest, "InvalidTemplate", "Deployment template validation failed: '%s: %v'.", path, err).
+		WithCause(errdef.ErrInvalidArgument)
+	e.Target = path
+	return e
+}
+
+// wrapValidation presents template errors the way ARM's validate does.
+func wrapValidation(err error) error {
+	ae := arm.ToError(err)
+	if ae.Code != "InvalidTemplate" {
+		return err
+	}
+	e := arm.Errorf(http.StatusBadRequest, "InvalidTemplateDeployment", "%s", ae.Message).WithCause(errdef.ErrInvalidArgument)
+	e.Target = ae.Target
+	return e
+}
+
+func errGroupNotFound(rg string) error {
+	return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", rg).WithCause(errdef.ErrNotFound)
+}
+
+func errDeploymentNotFound(name string) error {
+	return arm.Errorf(http.StatusNotFound, "DeploymentNotFound", "Deployment '%s' could not be found.", name).WithCause(errdef.ErrNotFound)
+}
+
+// errDeploymentFailed is the deployment's own error when a resource
+// failed; details names the first failure, when there is one.
+func errDeploymentFailed(details []map[string]string) error {
+	msg := "At least one resource deployment operation failed. Please list deployment operations for details."
+	if len(details) > 0 {
+		d := details[0]
+		msg = fmt.Sprintf("At least one resource deployment operation failed. (%s) %s [target %s]", d["code"], d["message"], d["target"])
+	}
+	return arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "%s", msg).WithCause(errdef.ErrFailedPrecondition)
+}

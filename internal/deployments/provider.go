@@ -1,0 +1,85 @@
+// Package deployments is the Microsoft.Resources/deployments provider at
+// resource-group scope: it parses ARM templates (JSONC, as az sends them),
+// plans and evaluates them with internal/template, and applies each
+// resource in process through the management router (arm.Dispatcher), so
+// every rule (the export policy included) holds for templates exactly as
+// for direct calls.
+package deployments
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/template"
+)
+
+// DeploymentType is the ARM type of deployments.
+const DeploymentType = "Microsoft.Resources/deployments"
+
+var apiVersions = []string{"2019-05-01", "2019-08-01", "2019-10-01", "2020-06-01", "2020-10-01", "2021-01-01", "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-03-01", "2025-04-01"}
+
+var versions = arm.APIVersions(DeploymentType, apiVersions...)
+
+// Options configure the service. Apply returns the management router:
+// each template resource is PUT through it in process, as the deploying
+// caller, so the same validation, authorization and rules apply.
+type Options struct {
+	Meta  meta.Store
+	Apply func() arm.Dispatcher
+	Now   func() time.Time
+}
+
+// Service serves deployments.
+type Service struct {
+	meta  meta.Store
+	apply func() arm.Dispatcher
+	now   func() time.Time
+}
+
+// New returns the deployments service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{meta: o.Meta, apply: o.Apply, now: o.Now}
+}
+
+// Table declares the deployment routes for the management router. A
+// deployment moves no content itself: each resource it applies goes
+// through that resource's own route, with its own action and egress
+// declaration.
+func (s *Service) Table() arm.Table {
+	const base = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Resources/deployments"
+	applied := arm.MovesNoContent("applies each resource through its own route, which carries that route's action and egress gate")
+	none := arm.MovesNoContent("a deployment record holds template metadata, not artifacts")
+	return arm.Table{Name: DeploymentType, Routes: []arm.Route{
+		{Method: "POST", Pattern: base + "/{name}/validate", Versions: versions, Action: DeploymentType + "/validate/action", Egress: none, Handle: s.validate},
+		{Method: "PUT", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/write", Egress: applied, Handle: s.put},
+		{Method: "GET", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/read", Egress: none, Handle: s.get},
+		{Method: "DELETE", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/delete", Egress: none, Handle: s.delete},
+		{Method: "GET", Pattern: base, Versions: versions, Action: DeploymentType + "/read", Egress: none, Handle: s.list},
+		{Method: "GET", Pattern: base + "/{name}/operations", Versions: versions, Action: DeploymentType + "/operations/read", Egress: none, Handle: s.operations},
+	}}
+}
+
+// request is a deployment's body.
+type request struct {
+	Properties struct {
+		Template   template.Template `json:"template"`
+		Parameters map[string]struct {
+			Value any `json:"value"`
+		} `json:"parameters"`
+		Mode string `json:"mode"`
+	} `json:"properties"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // values built from JSON always marshal
+	}
+	return b
+}
