@@ -23,7 +23,7 @@ const (
 )
 
 func connectionNotFound(name string) error {
-	return arm.Errorf(http.StatusNotFound, "PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name).
+	return fail("PrivateEndpointConnectionNotFound", "The private endpoint connection '%s' was not found.", name).
 		WithCause(errdef.ErrNotFound)
 }
 
@@ -79,7 +79,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 		return nil, err
 	}
 	if in.Properties == nil || in.Properties.PrivateLinkServiceConnectionState == nil {
-		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
+		return nil, fail("InvalidRequestContent", "properties.privateLinkServiceConnectionState.status is required: Approved or Rejected.")
 	}
 	want := in.Properties.PrivateLinkServiceConnectionState
 	var status meta.ConnectionStatus
@@ -89,7 +89,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 		}
 	}
 	if status == "" {
-		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
+		return nil, fail("InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
 	}
 	var out PrivateEndpointConnection
 	var opPath string
@@ -100,8 +100,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		if c.Status == meta.ConnectionRejected && status == meta.ConnectionApproved {
-			return arm.Errorf(http.StatusBadRequest, "PrivateEndpointConnectionRejected",
-				"The private endpoint connection '%s' was rejected and cannot be approved again; delete the private endpoint and create it anew.", c.Name)
+			return fail("PrivateEndpointConnectionRejected", "The private endpoint connection '%s' was rejected and cannot be approved again; delete the private endpoint and create it anew.", c.Name)
 		}
 		c.Status, c.Description, c.UpdatedAt = status, want.Description, start
 		if err := network.StoreConnection(tx, c); err != nil {

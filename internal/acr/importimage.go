@@ -155,7 +155,7 @@ func (p *Provider) parseImport(r *http.Request, in importParams) (transfer.Impor
 
 // load reads the source registry inside tx.
 func (s sourceRef) load(tx meta.Tx) (meta.Registry, Registry, error) {
-	notFound := arm.Errorf(http.StatusNotFound, "SourceRegistryNotFound", "The source registry '%s' was not found.", s.as)
+	notFound := fail("SourceRegistryNotFound", "The source registry '%s' was not found.", s.as)
 	if s.id != nil {
 		row, doc, err := loadRegistry(tx, s.id.Subscription, s.id.ResourceGroup, s.id.Names[0])
 		if errors.Is(err, errdef.ErrNotFound) {

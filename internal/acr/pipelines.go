@@ -67,13 +67,12 @@ var (
 )
 
 func pipelineNotFound(k pipelineKind, name string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", k.typ, name).
+	return fail("ResourceNotFound", "The Resource '%s/%s' was not found.", k.typ, name).
 		WithCause(errdef.ErrNotFound)
 }
 
 func errPipelineName(name string) error {
-	return arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
-		"Resource name '%s' is invalid: pipeline names may contain alphanumeric characters only and must be between 5 and 50 characters.", name).
+	return fail("InvalidResourceName", "Resource name '%s' is invalid: pipeline names may contain alphanumeric characters only and must be between 5 and 50 characters.", name).
 		WithCause(errdef.ErrInvalidArgument)
 }
 
@@ -133,7 +132,7 @@ func (p *Provider) putPipeline(k pipelineKind) arm.Handler {
 }
 
 func errPipelineInvalid(msg string) error {
-	return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", msg).WithCause(errdef.ErrInvalidArgument)
+	return fail("InvalidRequestContent", "%s", msg).WithCause(errdef.ErrInvalidArgument)
 }
 
 func validatePipeline(k pipelineKind, in Pipeline) error {

@@ -2,10 +2,8 @@ package acr
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 
-	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
@@ -47,7 +45,9 @@ func checkChange(tx meta.Tx, registryID string, before, after Registry, li lockI
 func asARM(err error) error {
 	var r *egress.Refusal
 	if errors.As(err, &r) {
-		return arm.Errorf(http.StatusBadRequest, r.Code, "%s", r.Message)
+		e := fail("EgressRefused", "%s", r.Message)
+		e.Code = r.Code
+		return e
 	}
 	return err
 }
@@ -59,8 +59,7 @@ func asARM(err error) error {
 func checkSKUChange(before, after Registry) error {
 	bp, ap := before.Properties, after.Properties
 	if bp != nil && ap != nil && bp.ZoneRedundancy != nil && ap.ZoneRedundancy != nil && *bp.ZoneRedundancy != *ap.ZoneRedundancy {
-		return arm.Errorf(http.StatusBadRequest, "ZoneRedundancyCannotBeChanged",
-			"zoneRedundancy is set when the registry is created and cannot be changed (it is %s).", *bp.ZoneRedundancy)
+		return fail("ZoneRedundancyCannotBeChanged", "zoneRedundancy is set when the registry is created and cannot be changed (it is %s).", *bp.ZoneRedundancy)
 	}
 	if before.SKU == nil || *before.SKU.Name != SKUNamePremium || *after.SKU.Name == SKUNamePremium || ap == nil {
 		return nil
@@ -90,7 +89,6 @@ func checkSKUChange(before, after Registry) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	return arm.Errorf(http.StatusBadRequest, "SkuDowngradeNotSupported",
-		"The registry '%s' cannot move from Premium to %s while it uses Premium-only features: %s. Remove them first.",
+	return fail("SkuDowngradeNotSupported", "The registry '%s' cannot move from Premium to %s while it uses Premium-only features: %s. Remove them first.",
 		*after.Name, *after.SKU.Name, strings.Join(uses, ", "))
 }

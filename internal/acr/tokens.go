@@ -35,7 +35,7 @@ func listChildren[T any](tx meta.Tx, registryID, typ string) ([]T, error) {
 }
 
 func childNotFound(typ, name string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' was not found.", typ, name)
+	return fail("ResourceNotFound", "The Resource '%s/%s' was not found.", typ, name)
 }
 
 // withRegistry runs fn in a transaction once the registry is found; the
@@ -91,7 +91,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 		q := reqOf(req)
 		name := req.ID.Name()
 		if !scopeMapNameRE.MatchString(name) {
-			return nil, arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Scope map name '%s' must be 5 to 50 letters, digits, '-' or '_'.", name)
+			return nil, fail("InvalidResourceName", "Scope map name '%s' must be 5 to 50 letters, digits, '-' or '_'.", name)
 		}
 		var in struct {
 			Properties *struct {
@@ -103,11 +103,11 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 			return nil, err
 		}
 		if in.Properties == nil {
-			return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions is required, for example [\"repositories/hello-world/content/read\"].")
+			return nil, fail("InvalidRequestContent", "properties.actions is required, for example [\"repositories/hello-world/content/read\"].")
 		}
 		for _, a := range in.Properties.Actions {
 			if err := authz.ValidScopeAction(a); err != nil {
-				return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+				return nil, fail("InvalidRequestContent", "%s", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
 			}
 		}
 		status := http.StatusCreated
@@ -117,7 +117,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 		err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 			for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
 				if strings.EqualFold(s.Name, name) {
-					return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be changed.", name)
+					return fail("SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be changed.", name)
 				}
 			}
 			old, err := authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+name)
@@ -140,7 +140,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 				out.Properties.Description = deref(in.Properties.Description)
 			}
 			if len(out.Properties.Actions) == 0 {
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.actions needs at least one action, for example \"repositories/hello-world/content/read\".")
+				return fail("InvalidRequestContent", "properties.actions needs at least one action, for example \"repositories/hello-world/content/read\".")
 			}
 			out.Properties.ProvisioningState = "Succeeded"
 			if err := tx.PutResource(meta.Resource{ID: out.ID, Type: authz.ScopeMapType, Document: mustJSON(out), CreatedAt: start, UpdatedAt: start}); err != nil {
@@ -164,7 +164,7 @@ func (p *Provider) deleteScopeMap(ctx context.Context, req *arm.Request) (*arm.R
 	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 		for _, s := range authz.SystemScopeMaps(reg.ResourceID) {
 			if strings.EqualFold(s.Name, name) {
-				return arm.Errorf(http.StatusBadRequest, "SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be deleted.", name)
+				return fail("SystemScopeMapReadOnly", "The scope map '%s' is defined by the system and cannot be deleted.", name)
 			}
 		}
 		smID := reg.ResourceID + "/scopeMaps/" + name
@@ -177,7 +177,7 @@ func (p *Provider) deleteScopeMap(ctx context.Context, req *arm.Request) (*arm.R
 		}
 		for _, t := range toks {
 			if strings.EqualFold(t.Properties.ScopeMapID, smID) {
-				return arm.Errorf(http.StatusConflict, "ScopeMapInUse", "The scope map '%s' is used by token '%s'; delete the token or give it another scope map first.", name, t.Name)
+				return fail("ScopeMapInUse", "The scope map '%s' is used by token '%s'; delete the token or give it another scope map first.", name, t.Name)
 			}
 		}
 		if err := tx.DeleteResource(smID); err != nil {
@@ -235,7 +235,7 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 		q := reqOf(req)
 		name := req.ID.Name()
 		if !authz.ValidTokenName(name) {
-			return nil, arm.Errorf(http.StatusBadRequest, "InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-', and not a GUID.", name)
+			return nil, fail("InvalidResourceName", "Token name '%s' must be 5 to 50 letters, digits or '-', and not a GUID.", name)
 		}
 		var in struct {
 			Properties *struct {
@@ -258,7 +258,7 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 			case "enabled", "disabled":
 				status = strings.ToLower(*s)
 			default:
-				return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The token status '%s' is not valid; use enabled or disabled.", *s)
+				return nil, fail("InvalidRequestContent", "The token status '%s' is not valid; use enabled or disabled.", *s)
 			}
 		}
 		code := http.StatusCreated
@@ -287,14 +287,14 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 			}
 			sm := out.Properties.ScopeMapID
 			if sm == "" {
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "properties.scopeMapId is required: the id of a scope map of registry '%s'.", reg.Name)
+				return fail("InvalidRequestContent", "properties.scopeMapId is required: the id of a scope map of registry '%s'.", reg.Name)
 			}
 			if !strings.HasPrefix(strings.ToLower(sm), strings.ToLower(reg.ResourceID)+"/scopemaps/") {
-				return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The scope map '%s' is not a scope map of registry '%s'.", sm, reg.Name)
+				return fail("InvalidRequestContent", "The scope map '%s' is not a scope map of registry '%s'.", sm, reg.Name)
 			}
 			m, err := authz.LoadScopeMap(tx, reg.ResourceID, sm)
 			if errors.Is(err, errdef.ErrNotFound) {
-				return arm.Errorf(http.StatusBadRequest, "ScopeMapNotFound", "The scope map '%s' was not found.", sm)
+				return fail("ScopeMapNotFound", "The scope map '%s' was not found.", sm)
 			} else if err != nil {
 				return err
 			}
@@ -362,18 +362,18 @@ func (p *Provider) generateCredentials(ctx context.Context, req *arm.Request) (*
 	case "password1", "password2":
 		names = []string{strings.ToLower(in.Name)}
 	default:
-		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "name must be password1 or password2.")
+		return nil, fail("InvalidRequestContent", "name must be password1 or password2.")
 	}
 	start := p.now().UTC()
 	if in.Expiry != nil && !in.Expiry.After(start) {
-		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "The expiry %s is in the past.", in.Expiry.Format(time.RFC3339))
+		return nil, fail("InvalidRequestContent", "The expiry %s is in the past.", in.Expiry.Format(time.RFC3339))
 	}
 	var tok authz.Token
 	var passwords []authz.TokenPassword
 	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
 		prefix := strings.ToLower(reg.ResourceID) + "/tokens/"
 		if !strings.HasPrefix(strings.ToLower(in.TokenID), prefix) {
-			return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent", "tokenId must be the id of a token of registry '%s'.", reg.Name)
+			return fail("InvalidRequestContent", "tokenId must be the id of a token of registry '%s'.", reg.Name)
 		}
 		name := in.TokenID[len(prefix):]
 		var err error

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 )
@@ -156,4 +157,49 @@ func errorFromBody(body map[string]any) *Error {
 		}
 	}
 	return e
+}
+
+// The router's and the api-version gate's own answers.
+
+func invalidContent(why string) error {
+	return Errorf(http.StatusBadRequest, "InvalidRequestContent",
+		"The request content was invalid and could not be deserialized: '%s'.", why).WithCause(errdef.ErrInvalidArgument)
+}
+
+func errMissingAPIVersion() error {
+	return Errorf(http.StatusBadRequest, "MissingApiVersionParameter",
+		"The api-version query parameter (?api-version=) is required for all requests.").WithCause(errdef.ErrInvalidArgument)
+}
+
+func errInvalidAPIVersion(got string, newestFirst []string) error {
+	return Errorf(http.StatusBadRequest, "InvalidApiVersionParameter",
+		"The api-version '%s' is invalid. The supported versions are '%s'.", got, strings.Join(newestFirst, ",")).WithCause(errdef.ErrInvalidArgument)
+}
+
+func errNoRegisteredProvider(got, resourceType string, newestFirst []string) error {
+	return Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
+		"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.",
+		got, resourceType, strings.Join(newestFirst, ", ")).WithCause(errdef.ErrInvalidArgument)
+}
+
+func errUnknownRoute(method, path string) error {
+	return Errorf(http.StatusNotFound, "InvalidResourceType",
+		"The resource type or route '%s %s' could not be found.", method, path).WithCause(errdef.ErrNotFound)
+}
+
+func errTooLarge() error {
+	return Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		"The request content exceeds the maximum allowed size of %d bytes.", MaxBody).WithCause(errdef.ErrTooLarge)
+}
+
+func errSubscriptionNotFound(sub string) error {
+	return Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", sub).WithCause(errdef.ErrNotFound)
+}
+
+func errAuthenticationFailed(err error) error {
+	return Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed: %v", err).WithCause(errdef.ErrUnauthenticated)
+}
+
+func errInvalidRequestURI(path string) error {
+	return Errorf(http.StatusBadRequest, "InvalidRequestUri", "The request path '%s' is not valid.", path).WithCause(errdef.ErrInvalidArgument)
 }

@@ -45,7 +45,7 @@ func (rt *Router) Call(ctx context.Context, base *http.Request, c Call) Result {
 	r, err := http.NewRequestWithContext(ctx, c.Method, "http://in-process"+c.Path, bytes.NewReader(c.Body))
 	if err != nil {
 		w := newMemWriter()
-		WriteError(w, Errorf(http.StatusBadRequest, "InvalidRequestUri", "The request path '%s' is not valid.", c.Path))
+		WriteError(w, errInvalidRequestURI(c.Path))
 		return Result{Status: w.status, Body: w.buf.Bytes()}
 	}
 	r.Host, r.TLS = base.Host, base.TLS

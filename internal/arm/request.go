@@ -5,18 +5,12 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/google/uuid"
 )
 
 // MaxBody is the largest request body ARM handlers read (4 MiB, ARM's own
 // request limit).
 const MaxBody = 4 << 20
-
-func invalidContent(why string) error {
-	return Errorf(http.StatusBadRequest, "InvalidRequestContent",
-		"The request content was invalid and could not be deserialized: '%s'.", why).WithCause(errdef.ErrInvalidArgument)
-}
 
 // WriteJSON writes v as JSON with status. A failed write means the client
 // went away; there is nobody left to tell.

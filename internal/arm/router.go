@@ -143,8 +143,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.URL.RawPath = ""
 	SetRequestIDs(w, r)
 	if _, pattern := rt.mux.Handler(r); pattern == "" {
-		WriteError(w, Errorf(http.StatusNotFound, "InvalidResourceType",
-			"The resource type or route '%s %s' could not be found.", r.Method, r.URL.Path).WithCause(errdef.ErrNotFound))
+		WriteError(w, errUnknownRoute(r.Method, r.URL.Path))
 		return
 	}
 	rt.mux.ServeHTTP(w, r)
@@ -206,8 +205,7 @@ func (rt *Router) prepare(w http.ResponseWriter, r *http.Request, q *Request) (*
 		if q.body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-					"The request content exceeds the maximum allowed size of %d bytes.", MaxBody).WithCause(errdef.ErrTooLarge)
+				return nil, errTooLarge()
 			}
 			return nil, invalidContent("the request content could not be read")
 		}
@@ -217,8 +215,7 @@ func (rt *Router) prepare(w http.ResponseWriter, r *http.Request, q *Request) (*
 			err := q.authorize(tx, q.ID.String(), route.Action)
 			if errors.Is(err, errdef.ErrDenied) && q.ID.Subscription != "" && !subscriptionExists(tx, q.ID.Subscription) {
 				// ARM looks the subscription up before it authorizes.
-				return Errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", q.ID.Subscription).
-					WithCause(errdef.ErrNotFound)
+				return errSubscriptionNotFound(q.ID.Subscription)
 			}
 			return err
 		})
@@ -269,7 +266,7 @@ func unauthenticated(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	return Errorf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed: %v", err).WithCause(errdef.ErrUnauthenticated)
+	return errAuthenticationFailed(err)
 }
 
 // answer writes the handler's response or error and returns the status.

@@ -82,8 +82,7 @@ func (v Versions) Check(r *http.Request) (string, error) {
 		return strings.ToLower(got), nil
 	}
 	if got == "" {
-		return "", Errorf(http.StatusBadRequest, "MissingApiVersionParameter",
-			"The api-version query parameter (?api-version=) is required for all requests.")
+		return "", errMissingAPIVersion()
 	}
 	lv := strings.ToLower(got)
 	if _, ok := slices.BinarySearch(v.supported, lv); ok {
@@ -92,10 +91,7 @@ func (v Versions) Check(r *http.Request) (string, error) {
 	newestFirst := slices.Clone(v.supported)
 	slices.Reverse(newestFirst)
 	if v.platform {
-		return "", Errorf(http.StatusBadRequest, "InvalidApiVersionParameter",
-			"The api-version '%s' is invalid. The supported versions are '%s'.", got, strings.Join(newestFirst, ","))
+		return "", errInvalidAPIVersion(got, newestFirst)
 	}
-	return "", Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
-		"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.",
-		got, v.resourceType, strings.Join(newestFirst, ", "))
+	return "", errNoRegisteredProvider(got, v.resourceType, newestFirst)
 }
