@@ -149,7 +149,15 @@ func (p *Provider) deleteGroup(ctx context.Context, q *arm.Request) (*arm.Respon
 				return err
 			}
 		}
-		return tx.DeleteResource(id)
+		if err := tx.DeleteResource(id); err != nil {
+			return err
+		}
+		for _, c := range p.cleaners {
+			if err := c.GroupDeleted(tx, children); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	switch {
 	case errors.Is(err, errdef.ErrNotFound):

@@ -49,11 +49,21 @@ type Tracker interface {
 	Tracked(tx meta.Tx, scope, typ string, readable func(id, action string) (bool, error)) ([]arm.GenericResource, error)
 }
 
+// Cleaner is a provider whose state outside a resource group depends on
+// resources inside it (a registry's private subnets on another group's
+// private endpoints). Deleting a group calls it in the same transaction,
+// after the group's resources are gone, with what was deleted.
+type Cleaner interface {
+	GroupDeleted(tx meta.Tx, deleted []meta.Resource) error
+}
+
 // Options configure the provider. Meta is required.
 type Options struct {
 	Meta meta.Store
 	// Trackers are the providers whose resources the generic list shows.
 	Trackers []Tracker
+	// Cleaners are told about every resource group deletion.
+	Cleaners []Cleaner
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -63,6 +73,7 @@ type Options struct {
 type Provider struct {
 	meta     meta.Store
 	trackers []Tracker
+	cleaners []Cleaner
 	now      func() time.Time
 }
 
@@ -71,7 +82,7 @@ func New(o Options) *Provider {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Provider{meta: o.Meta, trackers: o.Trackers, now: o.Now}
+	return &Provider{meta: o.Meta, trackers: o.Trackers, cleaners: o.Cleaners, now: o.Now}
 }
 
 // Table declares the provider's routes for the management router.

@@ -34,7 +34,8 @@ type ManagementOptions struct {
 func Management(o ManagementOptions) (*arm.Router, error) {
 	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
-	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries}, Logger: o.Logger})
+	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries},
+		Cleaners: []resources.Cleaner{networks}, Logger: o.Logger})
 	// Templates apply each resource through the router itself, in process.
 	var router *arm.Router
 	templates := deployments.New(deployments.Options{Meta: o.Meta, Apply: func() arm.Dispatcher { return router }})
