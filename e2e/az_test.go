@@ -87,6 +87,12 @@ func TestAzureCLI(t *testing.T) {
 		got["name"] != "myregistry" || dig(got, "sku", "name") != "Premium" || dig(got, "properties", "loginServer") == nil {
 		t.Fatalf("seed update printed %v", got)
 	}
+	// az's GET-edit-PUT round trip of an unrelated change keeps the lock.
+	got = must(append(seed, "--set", "tags.owner=platform")...)
+	if dig(got, "properties", "policies", "exportPolicy", "status") != "disabled" || dig(got, "properties", "publicNetworkAccess") != "Disabled" ||
+		dig(got, "tags", "owner") != "platform" {
+		t.Fatalf("an unrelated az resource update printed %v", got)
+	}
 	// With exports disabled, az acr import fails by login server and by
 	// resource id.
 	for _, args := range [][]string{{"--source", srv.Addr + "/myregistry/app:v1"}, {"--source", "app:v1", "--registry", sourceID}} {
