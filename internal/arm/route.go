@@ -161,6 +161,8 @@ func CheckRoutes(tables ...Table) error {
 				bad("its access (%s) gives no reason", a)
 			case a.kind == accessAnonymous && rt.Action != "":
 				bad("anonymous routes cannot check an action")
+			case a.kind == accessScope && (!strings.HasPrefix(rt.Pattern, "/subscriptions/{") || !strings.Contains(rt.Pattern, "}")):
+				bad("checks its action at scope but names no resource under /subscriptions to check it at")
 			}
 			switch e := rt.Egress; {
 			case e.channel == "" && strings.TrimSpace(e.none) == "":

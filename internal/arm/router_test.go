@@ -202,14 +202,15 @@ func TestRouter(t *testing.T) {
 func TestRoutesDefaultDeny(t *testing.T) {
 	handle := func(context.Context, *arm.Request) (*arm.Response, error) { return nil, nil }
 	for name, r := range map[string]arm.Route{
-		"no action":        {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Egress: arm.MovesNoContent("r"), Handle: handle},
-		"no egress":        {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Action: "a/read", Handle: handle},
-		"no versions":      {Method: "GET", Pattern: "/x/{a}", Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle},
-		"no reason":        {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Access: arm.AnyCaller(""), Egress: arm.MovesNoContent("r"), Handle: handle},
-		"empty no-content": {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent(" "), Handle: handle},
-		"unknown channel":  {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.Moves("smuggle"), Handle: handle},
-		"no handler":       {Method: "GET", Pattern: "/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r")},
-		"bad method":       {Method: "BREW", Pattern: "/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle},
+		"no action":        {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Egress: arm.MovesNoContent("r"), Handle: handle},
+		"no egress":        {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Handle: handle},
+		"no versions":      {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle},
+		"no reason":        {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Access: arm.AnyCaller(""), Egress: arm.MovesNoContent("r"), Handle: handle},
+		"empty no-content": {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent(" "), Handle: handle},
+		"unknown channel":  {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.Moves("smuggle"), Handle: handle},
+		"no handler":       {Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r")},
+		"bad method":       {Method: "BREW", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle},
+		"no scope":         {Method: "GET", Pattern: "/subscriptions", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle},
 	} {
 		table := arm.Table{Name: "T", Routes: []arm.Route{r}}
 		if err := arm.CheckRoutes(table); err == nil {
@@ -218,6 +219,13 @@ func TestRoutesDefaultDeny(t *testing.T) {
 		if _, err := arm.NewRouter(arm.RouterOptions{}, table); err == nil {
 			t.Errorf("%s: NewRouter built it", name)
 		}
+	}
+	ok := arm.Route{Method: "GET", Pattern: "/subscriptions/{sub}/x/{a}", Versions: testVersions, Action: "a/read", Egress: arm.MovesNoContent("r"), Handle: handle}
+	if err := arm.CheckRoutes(arm.Table{Name: "T", Routes: []arm.Route{ok}}); err != nil {
+		t.Fatalf("a fully declared route: %v", err)
+	}
+	if err := arm.CheckRoutes(arm.Table{Name: "T", Routes: []arm.Route{ok, ok}}); err == nil {
+		t.Fatal("a route declared twice passed")
 	}
 }
 
