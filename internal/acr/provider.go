@@ -91,8 +91,6 @@ func (q request) registryID() arm.ID {
 	return q.groupID().Resource(providerNamespace, "registries", q.name)
 }
 
-func groupID(sub, rg string) string { return arm.ResourceGroupID(sub, rg).String() }
-
 func registryID(sub, rg, name string) string {
 	return arm.ResourceGroupID(sub, rg).Resource(providerNamespace, "registries", name).String()
 }
