@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -357,7 +358,7 @@ func (q *Request) Body() []byte { return q.body }
 // exportPolicy.Status=disabled). An empty or malformed body, or a value of
 // the wrong type or enum, is 400 InvalidRequestContent.
 func (q *Request) Decode(v any) error {
-	if len(strings.TrimSpace(string(q.body))) == 0 {
+	if len(bytes.TrimSpace(q.body)) == 0 {
 		return invalidContent("the request content is empty")
 	}
 	if err := json.Unmarshal(q.body, v); err != nil {
