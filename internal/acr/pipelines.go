@@ -192,23 +192,7 @@ func (p *Provider) listPipelines(k pipelineKind) arm.Handler {
 	}
 }
 
-func (p *Provider) deletePipeline(k pipelineKind) arm.Handler {
-	return func(ctx context.Context, q *arm.Request) (*arm.Response, error) {
-		var before json.RawMessage
-		err := p.meta.Update(ctx, func(tx meta.Tx) error {
-			old, err := tx.GetResource(q.ID.String())
-			if err != nil {
-				return err
-			}
-			before = old.Document
-			return tx.DeleteResource(q.ID.String())
-		})
-		switch {
-		case errors.Is(err, errdef.ErrNotFound):
-			return &arm.Response{Status: http.StatusNoContent}, nil
-		case err != nil:
-			return nil, err
-		}
-		return &arm.Response{Status: http.StatusOK, Before: before}, nil
-	}
+// deletePipeline deletes a pipeline of either kind.
+func (p *Provider) deletePipeline(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	return arm.DeleteDocument(ctx, p.meta, q.ID.String())
 }

@@ -56,7 +56,7 @@ func (p *Provider) Table() arm.Table {
 			arm.Route{Method: "GET", Pattern: reg + "/" + k.segment, Versions: pv, Action: k.typ + "/read", Egress: arm.MovesNoContent(metadataOnly), Handle: p.listPipelines(k)},
 			arm.Route{Method: "GET", Pattern: reg + "/" + k.segment + "/{pipeline}", Versions: pv, Action: k.typ + "/read", Egress: arm.MovesNoContent(metadataOnly), Handle: p.getPipeline(k)},
 			arm.Route{Method: "PUT", Pattern: reg + "/" + k.segment + "/{pipeline}", Versions: pv, Action: k.typ + "/write", Egress: why, Handle: p.putPipeline(k)},
-			arm.Route{Method: "DELETE", Pattern: reg + "/" + k.segment + "/{pipeline}", Versions: pv, Action: k.typ + "/delete", Egress: arm.MovesNoContent(metadataOnly), Handle: p.deletePipeline(k)},
+			arm.Route{Method: "DELETE", Pattern: reg + "/" + k.segment + "/{pipeline}", Versions: pv, Action: k.typ + "/delete", Egress: arm.MovesNoContent(metadataOnly), Handle: p.deletePipeline},
 		)
 	}
 	conn := reg + "/privateEndpointConnections"

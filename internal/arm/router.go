@@ -430,3 +430,26 @@ func Deleted(opPath string, before any, err error) (*Response, error) {
 	}
 	return &Response{Status: http.StatusAccepted, LocationOperation: opPath, Before: before}, nil
 }
+
+// DeleteDocument deletes the generic resource id in one transaction and
+// answers as ARM does for a resource deleted without an operation record:
+// 200 (with the old document for the write hook), or 204 when there was
+// none.
+func DeleteDocument(ctx context.Context, store meta.Store, id string) (*Response, error) {
+	var before json.RawMessage
+	err := store.Update(ctx, func(tx meta.Tx) error {
+		res, err := tx.GetResource(id)
+		if err != nil {
+			return err
+		}
+		before = res.Document
+		return tx.DeleteResource(id)
+	})
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+		return &Response{Status: http.StatusNoContent}, nil
+	case err != nil:
+		return nil, err
+	}
+	return &Response{Status: http.StatusOK, Before: before}, nil
+}

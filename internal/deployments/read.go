@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
@@ -91,20 +90,5 @@ func (s *Service) operations(ctx context.Context, q *arm.Request) (*arm.Response
 // delete serves Deployments_Delete: the record goes; what it deployed
 // stays, as in ARM.
 func (s *Service) delete(ctx context.Context, q *arm.Request) (*arm.Response, error) {
-	var before json.RawMessage
-	err := s.meta.Update(ctx, func(tx meta.Tx) error {
-		res, err := tx.GetResource(q.ID.String())
-		if err != nil {
-			return err
-		}
-		before = res.Document
-		return tx.DeleteResource(q.ID.String())
-	})
-	switch {
-	case errors.Is(err, errdef.ErrNotFound):
-		return &arm.Response{Status: http.StatusNoContent}, nil
-	case err != nil:
-		return nil, err
-	}
-	return &arm.Response{Status: http.StatusOK, Before: before}, nil
+	return arm.DeleteDocument(ctx, s.meta, q.ID.String())
 }

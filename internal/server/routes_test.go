@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
@@ -19,20 +20,7 @@ import (
 // none applies) or no egress channel (or a reason it moves no content).
 // With -v it prints every route with its action and channel.
 func TestRoutes(t *testing.T) {
-	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ids, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("the management plane refused its own tables: %v", err)
-	}
+	router := management(t)
 	known := map[string]bool{}
 	for _, ch := range egress.Channels() {
 		known[string(ch)] = true
@@ -86,20 +74,7 @@ func TestRoutes(t *testing.T) {
 // any casing, collapses the double slashes az sends, and leaves names
 // (even ones that spell a keyword) as they are.
 func TestCanonicalPath(t *testing.T) {
-	dir := t.TempDir()
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ids, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	router := management(t)
 	for in, want := range map[string]string{
 		"/subscriptions/S/resourcegroups/RG/providers/microsoft.containerregistry/registries/Reg":               "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerRegistry/registries/Reg",
 		"/SUBSCRIPTIONS/s/resourceGroups/registries/providers/Microsoft.ContainerRegistry/REGISTRIES/providers": "/subscriptions/s/resourceGroups/registries/providers/Microsoft.ContainerRegistry/registries/providers",
@@ -113,4 +88,24 @@ func TestCanonicalPath(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
 		}
 	}
+}
+
+// management builds the management plane as serve does, on a fresh store.
+func management(t *testing.T) *arm.Router {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ids, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("the management plane refused its own tables: %v", err)
+	}
+	return router
 }
