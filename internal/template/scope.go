@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -56,11 +57,13 @@ func (s *scope) evalValue(v any) (any, error) {
 				return nil, fmt.Errorf("copy: %w", err)
 			}
 		}
-		for k, e := range x {
+		// Sorted, so that errors and resolver calls come in the same order
+		// on every run.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if _, isCopy := out[k]; isCopy || k == "copy" {
 				continue
 			}
-			r, err := s.evalValue(e)
+			r, err := s.evalValue(x[k])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
