@@ -25,6 +25,7 @@ func TestServeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	fresh := filepath.Join(t.TempDir(), "data") // must not be created
 	ro := t.TempDir()
 	os.Chmod(ro, 0o500)
 	defer os.Chmod(ro, 0o700)
@@ -46,9 +47,17 @@ func TestServeErrors(t *testing.T) {
 		{"port in use", []string{"serve", "--addr", busy.Addr().String(), "--data", t.TempDir()}, 1, "already in use"},
 		{"unwritable data dir", []string{"serve", "--addr", testserver.FreeAddr(t), "--data", filepath.Join(ro, "sub")}, 1, "data directory"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"port out of range", []string{"serve", "--addr", "127.0.0.1:99999", "--data", fresh}, 2, "port must be a number"},
+		{"missing tls files", []string{"serve", "--addr", testserver.FreeAddr(t), "--tls-cert", "missing.pem", "--tls-key", "missing-key.pem", "--data", fresh}, 1, "load --tls-cert"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				// A failed start leaves the disk as it was.
+				if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+					t.Errorf("the start failed but created %s", fresh)
+				}
+			}()
 			if c.name == "unwritable data dir" && os.Geteuid() == 0 {
 				// root ignores directory permissions; use a path under a file.
 				f := filepath.Join(t.TempDir(), "file")
@@ -66,7 +75,44 @@ func TestServeErrors(t *testing.T) {
 			if code != c.code || !strings.Contains(stderr.String(), c.want) {
 				t.Fatalf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr.String(), c.code, c.want)
 			}
+			if strings.Contains(stderr.String(), "WARN") {
+				t.Errorf("a failed start warned: %s", stderr.String())
+			}
 		})
+	}
+}
+
+// A second server on a data directory in use refuses to start, naming the
+// directory and the process that has it, and leaves the first one alone;
+// so does one that would share the first one's blob directory.
+func TestServeDataDirInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	blobs := filepath.Join(t.TempDir(), "blobs")
+	first := testserver.Start(t, testserver.Options{Args: []string{"--content-fs-root", blobs}})
+	pid, err := os.ReadFile(filepath.Join(first.DataDir, "serve.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comm, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/comm"); err != nil || !strings.HasPrefix(string(comm), "bulkhead") {
+		t.Fatalf("serve.lock names pid %s, which is %q (%v)", pid, comm, err)
+	}
+	for name, args := range map[string][]string{
+		"same data dir":  {"--data", first.DataDir},
+		"same blob root": {"--data", t.TempDir(), "--content-fs-root", blobs},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(testserver.Binary(t), append([]string{"serve", "--addr", testserver.FreeAddr(t)}, args...)...)
+			out, err := cmd.CombinedOutput()
+			want := "is in use by bulkhead serve (pid " + strings.TrimSpace(string(pid)) + ")"
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+				t.Fatalf("second serve: %v\n%s\nwant exit 1 and %q", err, out, want)
+			}
+		})
+	}
+	if resp, err := first.Client.Get(first.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the first server after the refused second: %v %v", resp, err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
@@ -31,16 +33,31 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
-	if err := cfg.PrepareDataDir(); err != nil {
+	// Everything that can be checked without writing is checked first, so
+	// that a failed start leaves the disk as it was: the configuration
+	// (Load), the certificate files, then the listener.
+	cert, err := server.LoadTLS(cfg)
+	if err != nil {
 		return err
 	}
-	// Listen before opening stores so that a taken port fails fast and
-	// leaves the data directory untouched.
 	ln, err := server.Listen(cfg.Addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	if err := cfg.PrepareDataDir(); err != nil {
+		return err
+	}
+	release, err := lockDirs(cfg)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if cfg.TLSSelfSigned {
+		if cert, err = server.SelfSignedTLS(cfg); err != nil {
+			return err
+		}
+	}
 
 	store, err := openMeta(ctx, cfg)
 	if err != nil {
@@ -57,6 +74,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("open content store: %w", err)
 	}
 	defer blobs.Close()
+	// Background work stops, and is waited for, before the stores close
+	// (defers run last-in first-out).
+	ctx, stop := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer func() { stop(); background.Wait() }()
 
 	ids, err := identity.New(store, filepath.Join(cfg.DataDir, "keys"), identity.Options{})
 	if err != nil {
@@ -80,12 +102,38 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane})
 
-	go sweepUploads(ctx, data, cfg.UploadTTL)
-	go purgeOperations(ctx, store, log)
+	background.Go(func() { sweepUploads(ctx, data, cfg.UploadTTL) })
+	background.Go(func() { purgeOperations(ctx, store, log) })
 	if cfg.GCInterval > 0 {
-		go gc.Run(ctx, gc.Options{Store: store, Blobs: blobs, Interval: cfg.GCInterval, Grace: cfg.GCGrace, Log: log, Metrics: srv.Metrics()})
+		background.Go(func() {
+			gc.Run(ctx, gc.Options{Store: store, Blobs: blobs, Interval: cfg.GCInterval, Grace: cfg.GCGrace, Log: log, Metrics: srv.Metrics()})
+		})
 	}
-	return srv.Serve(ctx, ln)
+	return srv.Serve(ctx, ln, cert)
+}
+
+// lockDirs locks the data directory, and the blob directory when it lies
+// elsewhere: two servers on one blob directory with different metadata
+// would collect each other's blobs.
+func lockDirs(cfg *config.Config) (release func(), err error) {
+	releaseData, err := lockDir(cfg.DataDir, "data directory")
+	if err != nil {
+		return nil, err
+	}
+	root := cfg.Content.FSRoot
+	if cfg.Content.Driver != config.ContentFS || root == "" || strings.HasPrefix(root, cfg.DataDir+string(filepath.Separator)) {
+		return releaseData, nil
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		releaseData()
+		return nil, fmt.Errorf("blob directory %s: %w", root, err)
+	}
+	releaseRoot, err := lockDir(root, "blob directory")
+	if err != nil {
+		releaseData()
+		return nil, err
+	}
+	return func() { releaseRoot(); releaseData() }, nil
 }
 
 // ensureOwner gives the bootstrap principal the Owner role on its

@@ -100,8 +100,9 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // Serve serves on ln until ctx is cancelled, then drains in-flight
-// requests for up to cfg.ShutdownTimeout.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// requests for up to cfg.ShutdownTimeout. With a certificate (LoadTLS,
+// SelfSignedTLS) it serves TLS.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, cert *tls.Certificate) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -111,12 +112,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	scheme := "http"
-	if s.cfg.TLSEnabled() {
-		cert, err := s.certificate(ln)
-		if err != nil {
-			return err
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
 	}
@@ -139,26 +136,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (s *Server) certificate(ln net.Listener) (tls.Certificate, error) {
-	if !s.cfg.TLSSelfSigned {
-		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
-		if err != nil {
-			return c, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
-		}
-		return c, nil
+// LoadTLS loads the --tls-cert/--tls-key pair, so that a bad file fails
+// the start before anything is written; it returns nil when TLS is off or
+// self-signed.
+func LoadTLS(cfg *config.Config) (*tls.Certificate, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
 	}
+	c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+	}
+	return &c, nil
+}
+
+// SelfSignedTLS mints (or reuses) the --tls-self-signed serving
+// certificate under <data>/tls, covering the listener's and the login
+// servers' names.
+func SelfSignedTLS(cfg *config.Config) (*tls.Certificate, error) {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if h, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+	if h, _, err := net.SplitHostPort(cfg.Addr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		hosts = append(hosts, h)
 	}
-	if sfx := s.cfg.LoginServerSuffix; sfx != "" {
+	if sfx := cfg.LoginServerSuffix; sfx != "" {
 		hosts = append(hosts, "*"+sfx, strings.TrimPrefix(sfx, "."))
 	}
-	c, err := selfSigned(filepath.Join(s.cfg.DataDir, "tls"), dedupe(hosts))
+	c, err := selfSigned(filepath.Join(cfg.DataDir, "tls"), dedupe(hosts))
 	if err != nil {
-		return c, fmt.Errorf("self-signed TLS: %w", err)
+		return nil, fmt.Errorf("self-signed TLS: %w", err)
 	}
-	return c, nil
+	return &c, nil
 }
 
 func dedupe(in []string) []string {
