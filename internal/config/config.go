@@ -58,6 +58,10 @@ type Config struct {
 	// principal's secret. Env BULKHEAD_BOOTSTRAP_SECRET only (never a flag, so
 	// it does not show in process listings).
 	BootstrapSecret string
+	// BodyTimeout is how long a request body may go without delivering
+	// 32 KiB before its connection is cut; 0 turns the limit off. Default
+	// 30s.
+	BodyTimeout time.Duration
 	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for in-flight
 	// requests. Default 30s.
 	ShutdownTimeout time.Duration
@@ -92,6 +96,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	proxies := fs.String("trusted-proxy", getenv("BULKHEAD_TRUSTED_PROXY"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env BULKHEAD_TRUSTED_PROXY)")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often unreferenced blob bytes are deleted (0 turns it off)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", 30*time.Second, "how long a request body may go without delivering 32 KiB before the connection is cut (0: no limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -162,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GCGrace < time.Second {
 		errs = append(errs, errors.New("--gc-grace must be at least 1s: it protects pushes in flight"))
+	}
+	if c.BodyTimeout < 0 {
+		errs = append(errs, errors.New("--body-timeout must not be negative"))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must not be negative"))

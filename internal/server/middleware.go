@@ -47,9 +47,10 @@ func (s *Server) chain(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 
 		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-		body := &countingReader{r: r.Body}
-		if r.Body != nil {
-			r.Body = body
+		var body *requestBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = newRequestBody(w, r, s.cfg.BodyTimeout)
+			r.Body, rw.body = body, body
 		}
 		start := time.Now()
 		plane := "management"
@@ -70,13 +71,17 @@ func (s *Server) chain(next http.Handler) http.Handler {
 				}
 			}
 			elapsed := time.Since(start)
-			s.metrics.observe(plane, route, r.Method, rw.status, elapsed, body.n, rw.n)
+			var bytesIn int64
+			if body != nil {
+				bytesIn = body.n
+			}
+			s.metrics.observe(plane, route, r.Method, rw.status, elapsed, bytesIn, rw.n)
 			lvl := slog.LevelInfo
 			if rw.status >= 500 {
 				lvl = slog.LevelError
 			}
 			s.log.Log(ctx, lvl, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", body.n, "bytes_out", rw.n, "remote", r.RemoteAddr)
+				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", bytesIn, "bytes_out", rw.n, "remote", r.RemoteAddr)
 		}()
 		next.ServeHTTP(rw, r)
 	})
@@ -109,16 +114,22 @@ func routeLabel(r *http.Request) string {
 
 // recorder captures status and bytes written. It implements io.ReaderFrom
 // so that http.ServeContent still reaches the connection's sendfile path.
+// Before an error answer it drains the request body, so that the client
+// sees the answer rather than a reset connection.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	n      int64
 	wrote  bool
+	body   *requestBody
 }
 
 func (w *recorder) WriteHeader(code int) {
 	if !w.wrote {
 		w.status, w.wrote = code, true
+		if code >= 400 && w.body != nil {
+			w.body.drain()
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -150,16 +161,3 @@ func (w *recorder) Flush() {
 }
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-type countingReader struct {
-	r io.ReadCloser
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingReader) Close() error { return c.r.Close() }
