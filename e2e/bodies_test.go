@@ -58,7 +58,9 @@ func TestOversizeBodyAnswered(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no answer: %v", err)
 			}
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if resp.StatusCode != http.StatusRequestEntityTooLarge || json.Unmarshal(b, &e) != nil || e.Error.Code != "RequestEntityTooLarge" {
 				t.Fatalf("%d %s", resp.StatusCode, b)
 			}
