@@ -10,6 +10,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
@@ -93,6 +94,12 @@ func TestCanonicalPath(t *testing.T) {
 // management builds the management plane as serve does, on a fresh store.
 func management(t *testing.T) *arm.Router {
 	t.Helper()
+	router, _, _ := managementParts(t)
+	return router
+}
+
+func managementParts(t testing.TB) (*arm.Router, meta.Store, *identity.Service) {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "meta.db"))
 	if err != nil {
@@ -107,5 +114,5 @@ func management(t *testing.T) *arm.Router {
 	if err != nil {
 		t.Fatalf("the management plane refused its own tables: %v", err)
 	}
-	return router
+	return router, store, ids
 }
