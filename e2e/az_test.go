@@ -19,9 +19,7 @@ func TestAzureCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real az CLI")
 	}
-	if _, err := exec.LookPath("az"); err != nil {
-		t.Skip("az not installed: apt-get install -y azure-cli (.ci/run does)")
-	}
+	testserver.RequireTool(t, "az", "apt-get install -y azure-cli")
 	srv := testserver.Start(t, testserver.Options{TLS: true})
 	cfg := t.TempDir()
 	// Stop az's first-run version probe (no internet here).

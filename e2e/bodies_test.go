@@ -84,6 +84,7 @@ func TestStalledBody(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real server")
 	}
+	t.Parallel()
 	fast := testserver.Start(t, testserver.Options{Args: []string{"--body-timeout", "2s"}})
 	fast.CreateRegistry(t, "slow", "slowreg", "Premium")
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(fast.Boot.ClientID+":"+fast.Boot.ClientSecret))

@@ -124,9 +124,7 @@ func TestBulkheadCLI(t *testing.T) {
 	}
 
 	// Same JSON as the real az for the seed's command.
-	if _, err := exec.LookPath("az"); err != nil {
-		t.Skip("az not installed; skipping the side-by-side comparison")
-	}
+	testserver.RequireTool(t, "az", "apt-get install -y azure-cli")
 	ours := run(append(seed, "--set", "properties.adminUserEnabled=false")...)
 	cfg := t.TempDir()
 	os.WriteFile(filepath.Join(cfg, "versionCheck.json"), []byte(`{"versions":{},"update_time":"2099-01-01 00:00:00.000000"}`), 0o600)

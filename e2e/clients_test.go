@@ -107,9 +107,7 @@ func TestClients(t *testing.T) {
 	})
 
 	t.Run("skopeo", func(t *testing.T) {
-		if _, err := exec.LookPath("skopeo"); err != nil {
-			t.Skip("skopeo not installed: apt-get install -y skopeo (.ci/run does)")
-		}
+		testserver.RequireTool(t, "skopeo", "apt-get install -y skopeo")
 		if imageDigest == "" {
 			t.Skip("needs the crane subtest's image")
 		}

@@ -282,3 +282,20 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// RequireTool finds a command-line tool a test needs. Without it the test
+// skips on a developer's machine, but fails in CI (CI set): .ci/run
+// installs every tool, so a missing one there is a broken CI, not a
+// reason to pass in silence.
+func RequireTool(t testing.TB, name, install string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed, and CI must run this test (%s)", name, install)
+	}
+	t.Skipf("%s is not installed: %s (.ci/run does)", name, install)
+	return ""
+}
