@@ -154,6 +154,8 @@ func TestFullDisk(t *testing.T) {
 	full("PATCH", resp, body)
 	if after := freeBytes(t, srv, "content"); after < before-(1<<20) || len(leftovers()) > 0 {
 		t.Errorf("PATCH: %d bytes free before, %d after, uploads left %v: the failed upload was not removed", before, after, leftovers())
+	} else {
+		t.Logf("a PATCH that filled the disk: %d bytes free before, %d after", before, after)
 	}
 	if resp, _, _ := p.do("GET", loc, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the failed session still answers %d, want 404", resp.StatusCode)
