@@ -163,3 +163,109 @@ func TestRepositoryTokens(t *testing.T) {
 		}
 	}
 }
+
+// A caller that may push may cancel the upload sessions it opens (issue 8
+// item 11): podman and regctl DELETE the session a refused cross-registry
+// mount hands them, and CI often holds a push-only token (a scope map with
+// only content/write, or a Bearer token for repository:x:push). Deleting
+// content still needs delete.
+func TestPushOnlyCancelsUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server")
+	}
+	srv := testserver.Start(t, testserver.Options{})
+	srv.CreateRegistry(t, "push", "pushreg", "Basic")
+	srv.CreateRegistry(t, "push", "pushsrc", "Basic")
+	arm := newARM(t, srv)
+	regID := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/push/providers/Microsoft.ContainerRegistry/registries/pushreg"
+	const v = "?api-version=2023-07-01"
+	layer := []byte("push-only layer")
+	if _, err := newPusher(srv).pushImage("pushsrc/app", "v1", layer); err != nil {
+		t.Fatal(err)
+	}
+	if code, m := arm.do("PUT", regID+"/scopeMaps/app-write"+v, `{"properties":{"actions":["repositories/app/content/write"]}}`); code != 201 {
+		t.Fatalf("scope map: %d %v", code, m)
+	}
+	if code, m := arm.do("PUT", regID+"/tokens/ci-push"+v, `{"properties":{"scopeMapId":"`+regID+`/scopeMaps/app-write"}}`); code != 201 {
+		t.Fatalf("token: %d %v", code, m)
+	}
+	code, m := arm.do("POST", regID+"/generateCredentials"+v, `{"tokenId":"`+regID+`/tokens/ci-push","name":"password1"}`)
+	if code != 200 {
+		t.Fatalf("generateCredentials: %d %v", code, m)
+	}
+	pass := m["passwords"].([]any)[0].(map[string]any)["value"].(string)
+
+	// send answers one request with Basic (token "") or Bearer credentials.
+	send := func(token, method, path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		if token == "" {
+			req.SetBasicAuth("ci-push", pass)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	bearer := func(scope string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/oauth2/token?"+url.Values{"service": {srv.Addr}, "scope": {scope}}.Encode(), nil)
+		req.SetBasicAuth("ci-push", pass)
+		resp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
+		}
+		return tok.AccessToken
+	}
+	for _, c := range []struct{ name, token, start string }{
+		{"basic", "", "/v2/pushreg/app/blobs/uploads/"},
+		{"bearer push", bearer("repository:pushreg/app:push"), "/v2/pushreg/app/blobs/uploads/"},
+		{"bearer pull,push", bearer("repository:pushreg/app:pull,push"), "/v2/pushreg/app/blobs/uploads/"},
+		// The podman/regctl flow: the cross-registry mount is refused with a
+		// fresh session, which the client then cancels.
+		{"refused mount", bearer("repository:pushreg/app:push"), "/v2/pushreg/app/blobs/uploads/?mount=" + digestOf(layer) + "&from=pushsrc/app"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp := send(c.token, "POST", c.start)
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != 202 || loc == "" {
+				t.Fatalf("POST: %d, want 202 with a Location", resp.StatusCode)
+			}
+			if resp := send(c.token, "DELETE", loc); resp.StatusCode != 204 {
+				t.Fatalf("DELETE own upload: %d %q, want 204", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+			if resp := send(c.token, "PATCH", loc); resp.StatusCode != 404 {
+				t.Errorf("PATCH after cancel: %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+	// A pull-only Bearer caller is asked for push, the action cancelling
+	// needs, not for delete.
+	loc := send("", "POST", "/v2/pushreg/app/blobs/uploads/").Header.Get("Location")
+	resp := send(bearer("repository:pushreg/app:pull"), "DELETE", loc)
+	if want := `scope="repository:pushreg/app:pull,push"`; resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), want) {
+		t.Errorf("pull-only cancel: %d %q, want 401 asking for %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), want)
+	}
+	// Deleting content still needs delete.
+	if _, err := newPusher(srv).pushImage("pushreg/app", "v1", layer); err != nil {
+		t.Fatal(err)
+	}
+	if resp := send("", "DELETE", "/v2/pushreg/app/blobs/"+digestOf(layer)); resp.StatusCode != 403 {
+		t.Errorf("push-only blob DELETE (Basic): %d, want 403", resp.StatusCode)
+	}
+	resp = send(bearer("repository:pushreg/app:push"), "DELETE", "/v2/pushreg/app/manifests/v1")
+	if want := `scope="repository:pushreg/app:pull,delete"`; resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), want) {
+		t.Errorf("push-only manifest DELETE: %d %q, want 401 asking for %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), want)
+	}
+}

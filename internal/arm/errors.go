@@ -47,21 +47,27 @@ type classRow struct {
 	class  error
 	status int
 	code   string
+	// msg, when set, replaces the error's text, whose cause (a file path,
+	// a driver message) is the server's business and not the caller's.
+	msg string
 }
 
 // classTable is the one translation from error classes to ARM answers
 // (STYLE rule 5). Anything not listed, and not an *Error, is a server
-// fault: 500 InternalServerError, whose message never leaks the cause.
+// fault: 500 InternalServerError, whose message never leaks the cause. A
+// full disk is 503, which the Azure SDK retries, not the caller's fault.
 var classTable = []classRow{
-	{errdef.ErrNotFound, http.StatusNotFound, "ResourceNotFound"},
-	{errdef.ErrAlreadyExists, http.StatusConflict, "Conflict"},
-	{errdef.ErrInvalidArgument, http.StatusBadRequest, "BadRequest"},
-	{errdef.ErrFailedPrecondition, http.StatusBadRequest, "BadRequest"},
-	{errdef.ErrDenied, http.StatusForbidden, "AuthorizationFailed"},
-	{errdef.ErrUnauthenticated, http.StatusUnauthorized, "AuthenticationFailed"},
-	{errdef.ErrConflict, http.StatusConflict, "Conflict"},
-	{errdef.ErrTooLarge, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
-	{errdef.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailable"},
+	{errdef.ErrNotFound, http.StatusNotFound, "ResourceNotFound", ""},
+	{errdef.ErrAlreadyExists, http.StatusConflict, "Conflict", ""},
+	{errdef.ErrInvalidArgument, http.StatusBadRequest, "BadRequest", ""},
+	{errdef.ErrFailedPrecondition, http.StatusBadRequest, "BadRequest", ""},
+	{errdef.ErrDenied, http.StatusForbidden, "AuthorizationFailed", ""},
+	{errdef.ErrUnauthenticated, http.StatusUnauthorized, "AuthenticationFailed", ""},
+	{errdef.ErrConflict, http.StatusConflict, "Conflict", ""},
+	{errdef.ErrTooLarge, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", ""},
+	{errdef.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailable", ""},
+	{errdef.ErrInsufficientStorage, http.StatusServiceUnavailable, "ServiceUnavailable",
+		"The registry service is out of storage space. Please retry the request later."},
 }
 
 // ToError finds the ARM form of err: the first *Error in its chain, else
@@ -73,7 +79,11 @@ func ToError(err error) *Error {
 	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {
-			return &Error{Status: row.status, Code: row.code, Message: err.Error(), cause: err}
+			msg := row.msg
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &Error{Status: row.status, Code: row.code, Message: msg, cause: err}
 		}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "InternalServerError",

@@ -65,6 +65,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for in-flight
 	// requests. Default 30s.
 	ShutdownTimeout time.Duration
+	// MinFreeSpace is the free space, in bytes, below which GET /readyz
+	// fails for any local volume the server writes to (the data directory,
+	// the fs content store, the SQLite database's directory): a push there
+	// would soon fail. 0 turns the check off. Default 1 GiB. Flag
+	// --min-free-space; env BULKHEAD_MIN_FREE_SPACE.
+	MinFreeSpace int64
 }
 
 // TLSEnabled reports whether the listener serves TLS.
@@ -98,6 +104,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", 30*time.Second, "how long a request body may go without delivering 32 KiB before the connection is cut (0: no limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
+	minFree := fs.String("min-free-space", envOr(getenv, "BULKHEAD_MIN_FREE_SPACE", "1GiB"),
+		"GET /readyz fails when a local storage volume has less free space than this, e.g. 512MiB or 10GB; 0 turns the check off (env BULKHEAD_MIN_FREE_SPACE)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -111,6 +119,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", *level))
+	}
+	if n, err := parseSize(*minFree); err != nil {
+		errs = append(errs, fmt.Errorf("--min-free-space: %w", err))
+	} else {
+		c.MinFreeSpace = n
 	}
 	for _, cidr := range strings.Split(*proxies, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {

@@ -42,6 +42,12 @@ type Ingester interface {
 }
 
 // Writer appends to an in-progress upload.
+//
+// When the backing storage is full (no space left, quota exhausted),
+// Ingester.Writer and every Writer method that stores bytes return an error
+// wrapping errdef.ErrInsufficientStorage. The upload then holds whatever
+// reached the storage; callers that give up on it should Abort it, so that
+// a full store frees what it can.
 type Writer interface {
 	io.Writer
 	// Size is the number of bytes in the upload so far, including bytes

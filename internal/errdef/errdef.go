@@ -29,6 +29,11 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrTooLarge means a body or value exceeds a documented limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrInsufficientStorage means the storage behind a store is full (no
+	// space left, quota exhausted). Nothing is wrong with the request: it
+	// may succeed once space is freed, so planes answer it as a retryable
+	// server-side condition, never as the client's fault.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
 // Classes returns every class above, in declaration order, as a new slice.
@@ -45,5 +50,6 @@ func Classes() []error {
 		ErrConflict,
 		ErrUnavailable,
 		ErrTooLarge,
+		ErrInsufficientStorage,
 	}
 }

@@ -103,17 +103,6 @@ var tokenActions = map[string]string{
 	"delete": authz.ActionDelete,
 }
 
-// actionFor maps an HTTP method to the token action it needs.
-func actionFor(method string) string {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return "pull"
-	case http.MethodDelete:
-		return "delete"
-	}
-	return "push"
-}
-
 // authorize checks the caller may perform the request's action on the
 // addressed repository. Catalog and base need only authentication here;
 // the catalog filters by what the caller may read.
@@ -158,10 +147,10 @@ func (c caller) allows(typ, name, action string) bool {
 }
 
 // challenge answers an authentication or authorization failure. Bearer
-// callers that lack a scope get 401 with the scope they need, so clients
-// fetch a better token (Docker token spec); Basic callers that are known
-// but not allowed get 403 DENIED.
-func (s *Service) challenge(w http.ResponseWriter, r *http.Request, c *call, err error) {
+// callers that lack a scope get 401 with the scope they need (pull plus
+// the route's action), so clients fetch a better token (Docker token
+// spec); Basic callers that are known but not allowed get 403 DENIED.
+func (s *Service) challenge(w http.ResponseWriter, r *http.Request, c *call, rt route, err error) {
 	if errors.Is(err, errdef.ErrDenied) && !c.caller.bearer {
 		writeError(w, r, fail(codeDenied, "requested access to the resource is denied", err))
 		return
@@ -174,8 +163,8 @@ func (s *Service) challenge(w http.ResponseWriter, r *http.Request, c *call, err
 		v += `,scope="registry:catalog:*"`
 	default:
 		actions := "pull"
-		if a := actionFor(r.Method); a != "pull" {
-			actions = "pull," + a
+		if rt.action != "" && rt.action != "pull" {
+			actions = "pull," + rt.action
 		}
 		v += fmt.Sprintf(`,scope="repository:%s:%s"`, c.name(), actions)
 	}

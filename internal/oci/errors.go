@@ -41,6 +41,8 @@ type apiError struct {
 	status int
 	msg    string
 	err    error // wrapped cause, for errors.Is and logs
+	// retryAfter is the Retry-After header (seconds), or "" for none.
+	retryAfter string
 }
 
 func (e *apiError) Error() string {
@@ -95,6 +97,11 @@ type classRow struct {
 	class  error
 	code   code
 	status int
+	// msg, when set, replaces the error's text, whose cause (a file path,
+	// a driver message) is the server's business and not the client's.
+	msg string
+	// retryAfter is the Retry-After header the answer carries, if any.
+	retryAfter string
 }
 
 // classTable is the one translation from errdef classes to data-plane
@@ -108,9 +115,16 @@ type classRow struct {
 // fourteen codes (#error-codes), so 4xx rows use only those. The spec has
 // no code for "conflicts with the current state": those rows answer 409
 // with DENIED, its one code for a refused operation that names no resource
-// kind. The 503 row uses UNAVAILABLE, the code distribution's registry
+// kind. The 503 rows use UNAVAILABLE, the code distribution's registry
 // answers with; the spec's list covers 4xx bodies only, and TOOMANYREQUESTS
-// would tell the client it is being rate limited, which it is not. A row's
+// would tell the client it is being rate limited, which it is not.
+//
+// A full disk (ErrInsufficientStorage) is 503 UNAVAILABLE with Retry-After,
+// not 507 Insufficient Storage and not distribution's 500: the request was
+// fine, and 503 is the one status every common client retries. docker
+// retries any 5xx; go-containerregistry (crane) retries 408, 429, 500,
+// 502-504 and treats UNAVAILABLE as temporary; containers/image (podman,
+// skopeo) retries only 502-504; none of them retries 507. A row's
 // status may differ from codeStatus when HTTP has a more precise one (413
 // for an exceeded limit, as the spec asks for a manifest over the limit).
 //
@@ -118,16 +132,23 @@ type classRow struct {
 // that matches wins, so problems with the caller come first, then with the
 // request, then with the current state, then with a dependency.
 var classTable = []classRow{
-	{errdef.ErrUnauthenticated, codeUnauthorized, http.StatusUnauthorized},
-	{errdef.ErrDenied, codeDenied, http.StatusForbidden},
-	{errdef.ErrTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge},
-	{errdef.ErrInvalidArgument, codeNameInvalid, http.StatusBadRequest},
-	{errdef.ErrNotFound, codeNameUnknown, http.StatusNotFound},
-	{errdef.ErrAlreadyExists, codeDenied, http.StatusConflict},
-	{errdef.ErrFailedPrecondition, codeDenied, http.StatusConflict},
-	{errdef.ErrConflict, codeDenied, http.StatusConflict},
-	{errdef.ErrUnavailable, codeUnavailable, http.StatusServiceUnavailable},
+	{errdef.ErrUnauthenticated, codeUnauthorized, http.StatusUnauthorized, "", ""},
+	{errdef.ErrDenied, codeDenied, http.StatusForbidden, "", ""},
+	{errdef.ErrTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge, "", ""},
+	{errdef.ErrInvalidArgument, codeNameInvalid, http.StatusBadRequest, "", ""},
+	{errdef.ErrNotFound, codeNameUnknown, http.StatusNotFound, "", ""},
+	{errdef.ErrAlreadyExists, codeDenied, http.StatusConflict, "", ""},
+	{errdef.ErrFailedPrecondition, codeDenied, http.StatusConflict, "", ""},
+	{errdef.ErrConflict, codeDenied, http.StatusConflict, "", ""},
+	{errdef.ErrUnavailable, codeUnavailable, http.StatusServiceUnavailable, "", ""},
+	{errdef.ErrInsufficientStorage, codeUnavailable, http.StatusServiceUnavailable,
+		"the registry is out of storage space; retry later", storageRetryAfter},
 }
+
+// storageRetryAfter is how long a client should wait before retrying on a
+// full disk: long enough for garbage collection or an operator to free
+// space, short enough for a push to recover within its retries.
+const storageRetryAfter = "60"
 
 // codeInternal answers a genuine server fault (storage I/O, a bug): an
 // error that is neither an apiError nor of an errdef class.
@@ -147,7 +168,11 @@ func toAPIError(err error) *apiError {
 	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {
-			return &apiError{code: row.code, status: row.status, msg: err.Error(), err: err}
+			msg := row.msg
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &apiError{code: row.code, status: row.status, msg: msg, err: err, retryAfter: row.retryAfter}
 		}
 	}
 	return &apiError{code: codeInternal, status: http.StatusInternalServerError, msg: "internal error", err: err}
@@ -166,6 +191,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) *apiError {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.Header().Del("Docker-Content-Digest")
+	if ae.retryAfter != "" {
+		w.Header().Set("Retry-After", ae.retryAfter)
+	}
 	w.WriteHeader(ae.status)
 	if r.Method != http.MethodHead {
 		json.NewEncoder(w).Encode(struct {

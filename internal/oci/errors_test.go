@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -81,8 +82,15 @@ func TestClassTable(t *testing.T) {
 			err := fmt.Errorf("blob sha256:abc: %w", class)
 			rec, env := writeAndRead(t, http.MethodGet, err)
 			got := env.Errors[0]
-			if rec.Code != row.status || got.Code != row.code || got.Message != err.Error() {
-				t.Errorf("got %d %s %q, want %d %s %q", rec.Code, got.Code, got.Message, row.status, row.code, err.Error())
+			msg := err.Error()
+			if row.msg != "" {
+				msg = row.msg
+			}
+			if rec.Code != row.status || got.Code != row.code || got.Message != msg {
+				t.Errorf("got %d %s %q, want %d %s %q", rec.Code, got.Code, got.Message, row.status, row.code, msg)
+			}
+			if ra := rec.Header().Get("Retry-After"); ra != row.retryAfter {
+				t.Errorf("Retry-After %q, want %q", ra, row.retryAfter)
 			}
 			if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable || got.Code == codeInternal {
 				t.Errorf("class %v ends as %d %s", class, rec.Code, got.Code)
@@ -120,6 +128,22 @@ func TestHandlerCodesWin(t *testing.T) {
 				t.Errorf("got %d %s, want %d %s", rec.Code, env.Errors[0].Code, c.status, c.code)
 			}
 		})
+	}
+}
+
+// TestFullDiskAnswer: a full disk, however deep in the chain and whatever
+// the handler wrapped around it, is a retryable 503 UNAVAILABLE with
+// Retry-After that does not leak the file it failed on.
+func TestFullDiskAnswer(t *testing.T) {
+	cause := fmt.Errorf("%w: upload u1: write /var/lib/bulkhead/content/uploads/u1: %w", errdef.ErrInsufficientStorage, syscall.ENOSPC)
+	for _, err := range []error{cause, fmt.Errorf("PATCH: %w", cause)} {
+		rec, env := writeAndRead(t, http.MethodPatch, err)
+		if rec.Code != http.StatusServiceUnavailable || env.Errors[0].Code != codeUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("got %d %s Retry-After %q", rec.Code, env.Errors[0].Code, rec.Header().Get("Retry-After"))
+		}
+		if strings.Contains(rec.Body.String(), "/var/lib") {
+			t.Errorf("the answer leaks the path: %s", rec.Body)
+		}
 	}
 }
 

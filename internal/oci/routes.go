@@ -51,7 +51,10 @@ var routes = []route{
 	{kind: kindUpload, method: http.MethodGet, action: "pull", noContent: "reports an upload's progress"},
 	{kind: kindUpload, method: http.MethodPatch, action: "push", noContent: inbound},
 	{kind: kindUpload, method: http.MethodPut, action: "push", noContent: inbound},
-	{kind: kindUpload, method: http.MethodDelete, action: "delete", noContent: "cancels an upload"},
+	// Whoever may open an upload session may cancel it: podman and regctl
+	// cancel the session a refused mount hands them, often with a
+	// push-only token. Only committed content needs "delete".
+	{kind: kindUpload, method: http.MethodDelete, action: "push", noContent: "cancels an upload; committed content is untouched"},
 	{kind: kindReferrers, method: http.MethodGet, action: "pull", noContent: metadata},
 }
 

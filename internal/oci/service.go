@@ -161,7 +161,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.caller, err = s.authenticate(r)
 	if err != nil {
-		s.challenge(w, r, c, err)
+		s.challenge(w, r, c, rt, err)
 		return
 	}
 	if q.registry != "" && (q.kind != kindBase && q.kind != kindCatalog || hostMode) {
@@ -183,7 +183,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.authorize(r, c, rt); err != nil {
-		s.challenge(w, r, c, err)
+		s.challenge(w, r, c, rt, err)
 		return
 	}
 	switch q.kind {

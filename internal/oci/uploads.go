@@ -20,7 +20,10 @@ import (
 )
 
 // copyBody streams an upload body into the store through a pooled 1 MiB
-// buffer (large writes keep syscalls and hashing efficient).
+// buffer (large writes keep syscalls and hashing efficient). A body that
+// cannot be read is the client's problem (BLOB_UPLOAD_INVALID); a store
+// that cannot write is the server's, and its error is returned as it is,
+// so that a full disk answers 503 and not 400.
 func (s *Service) copyBody(dst io.Writer, src io.Reader) (int64, error) {
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -28,7 +31,50 @@ func (s *Service) copyBody(dst io.Writer, src io.Reader) (int64, error) {
 		bp = &b
 	}
 	defer s.bufs.Put(bp)
-	return io.CopyBuffer(dst, src, *bp)
+	body := &bodyReader{r: src}
+	n, err := io.CopyBuffer(dst, body, *bp)
+	if err != nil && body.err != nil {
+		return n, fail(codeBlobUploadInvalid, "reading the request body failed", err)
+	}
+	return n, err
+}
+
+// bodyReader remembers the error reading a request body failed with, to
+// tell it from an error writing the bytes.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// dropIfFull removes upload id, its bytes and its row, when err says the
+// storage is full, and returns err. A full disk must free what it can: the
+// partial upload would otherwise hold its space until the upload TTL, and
+// the client, told 503, starts a new upload when it retries. Other
+// failures keep the session, so that the client may resume it. wr, when
+// not nil, is closed first, since the store cannot abort an open upload.
+func (s *Service) dropIfFull(ctx context.Context, id string, wr content.Writer, err error) error {
+	if !errors.Is(err, errdef.ErrInsufficientStorage) {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx) // a client that hung up must not keep the bytes
+	if wr != nil {
+		wr.Close()
+	}
+	if aerr := s.blobs.Abort(ctx, id); aerr != nil {
+		s.log.WarnContext(ctx, "removing an upload that failed on a full disk", "upload", id, "err", aerr)
+	}
+	if derr := s.meta.Update(ctx, func(tx meta.Tx) error { return tx.DeleteUpload(id) }); derr != nil && !errors.Is(derr, errdef.ErrNotFound) {
+		s.log.WarnContext(ctx, "removing the row of an upload that failed on a full disk", "upload", id, "err", derr)
+	}
+	return err
 }
 
 // uploadLocation is the upload URL. It carries the upload id in the path
@@ -161,14 +207,17 @@ func (s *Service) putMonolithic(r *http.Request, c *call, d digest.Digest) error
 	if err != nil {
 		return err
 	}
+	// A monolithic upload has no session to resume: whatever fails, its
+	// bytes go.
+	ctx := context.WithoutCancel(r.Context())
 	if _, err := s.copyBody(wr, r.Body); err != nil {
 		wr.Close()
-		s.blobs.Abort(r.Context(), ref)
-		return fail(codeBlobUploadInvalid, "reading the request body failed", err)
+		s.blobs.Abort(ctx, ref)
+		return err
 	}
 	size := wr.Size()
 	if err := s.commit(r, c, wr, r.ContentLength, d); err != nil {
-		s.blobs.Abort(r.Context(), ref)
+		s.blobs.Abort(ctx, ref)
 		return err
 	}
 	return s.meta.Update(r.Context(), func(tx meta.Tx) error {
@@ -243,17 +292,18 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	if _, err := s.copyBody(wr, r.Body); err != nil {
-		return fail(codeBlobUploadInvalid, "reading the request body failed", err)
+		closed = errors.Is(err, errdef.ErrInsufficientStorage)
+		return s.dropIfFull(r.Context(), u.ID, wr, err)
 	}
 	if r.Method == http.MethodPatch {
 		size := wr.Size()
 		closed = true
 		if err := wr.Close(); err != nil {
-			return err
+			return s.dropIfFull(r.Context(), u.ID, nil, err)
 		}
 		u.UpdatedAt = time.Now().UTC()
 		if err := s.meta.Update(r.Context(), func(tx meta.Tx) error { return tx.PutUpload(u) }); err != nil {
-			return err
+			return s.dropIfFull(r.Context(), u.ID, nil, err)
 		}
 		setUploadHeaders(w, c, u.ID, size)
 		w.WriteHeader(http.StatusAccepted)
@@ -262,7 +312,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c *call) error 
 	size := wr.Size()
 	closed = true
 	if err := s.commit(r, c, wr, -1, d); err != nil {
-		return err
+		return s.dropIfFull(r.Context(), u.ID, nil, err)
 	}
 	err = s.meta.Update(r.Context(), func(tx meta.Tx) error {
 		if err := tx.LinkBlob(meta.BlobLink{RegistryKey: c.reg.Key, Repository: c.req.repo, Digest: d, Size: size, CreatedAt: time.Now().UTC()}); err != nil {
@@ -271,7 +321,9 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c *call) error 
 		return tx.DeleteUpload(u.ID)
 	})
 	if err != nil {
-		return err
+		// The bytes are stored but not linked: garbage collection takes
+		// them. On a full disk the session goes too.
+		return s.dropIfFull(r.Context(), u.ID, nil, err)
 	}
 	w.Header().Set("Location", blobLocation(c, d))
 	w.Header().Set("Docker-Content-Digest", d.String())

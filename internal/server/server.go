@@ -58,6 +58,23 @@ func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
 	})
+	// Readiness, unlike liveness, also fails while a local storage volume
+	// is below --min-free-space: a load balancer should send pushes
+	// elsewhere, and an operator should hear about it before pushes fail.
+	vols := volumes(cfg)
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready: not serving", http.StatusServiceUnavailable)
+			return
+		}
+		if err := lowSpace(vols, cfg.MinFreeSpace); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok\n"))
+	})
+	s.metrics.reg.MustRegister(newSpaceCollector(vols))
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	root.Handle("/", planes.Management)
 	s.handler = s.chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -112,6 +112,11 @@ type Options struct {
 	Args    []string // extra serve flags
 	Env     []string // extra environment
 	TLS     bool     // pass --tls-self-signed and trust its CA
+	// Wrap is a command prefix: the server runs as Wrap[0] Wrap[1:]...
+	// <bulkhead> serve ..., for example under unshare with a small
+	// filesystem mounted. The prefix must exec the server in its own
+	// process, so that Stop and Kill reach it.
+	Wrap []string
 }
 
 // Server is a running bulkhead process.
@@ -143,7 +148,8 @@ func Start(t testing.TB, o Options) *Server {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + s.Addr
-	s.cmd = exec.Command(bin, args...)
+	argv := append(append(append([]string{}, o.Wrap...), bin), args...)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = append(os.Environ(), o.Env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -208,6 +214,10 @@ func (s *Server) Kill() {
 	s.cmd.Process.Kill()
 	<-s.done
 }
+
+// PID is the server's process id; /proc/<PID>/root shows the files as the
+// server sees them, even in a mount namespace of its own.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // Exited reports the process state after Stop or Kill.
 func (s *Server) Exited() *os.ProcessState { return s.cmd.ProcessState }

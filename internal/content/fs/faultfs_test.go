@@ -48,9 +48,12 @@ type faultFS struct {
 
 	mu   sync.Mutex
 	fail func(n int, o op) bool // nil fails nothing; n counts ops from 0
-	die  bool
-	dead bool
-	ops  []op
+	// failWith is what the chosen fault returns: errInjected when nil, or
+	// for example ENOSPC to play a full disk.
+	failWith func(o op) error
+	die      bool
+	dead     bool
+	ops      []op
 
 	readBytes map[string]int64 // bytes read through ReadAt, per path
 
@@ -81,6 +84,9 @@ func (f *faultFS) check(o op) (fired bool, err error) {
 	}
 	if f.fail != nil && f.fail(n, o) {
 		f.dead = f.die
+		if f.failWith != nil {
+			return true, f.failWith(o)
+		}
 		return true, errInjected
 	}
 	return false, nil

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
@@ -68,6 +69,20 @@ func newStore(root string, fsys fileSystem) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// full classifies err: a filesystem out of space (ENOSPC) or a user out of
+// quota (EDQUOT) is errdef.ErrInsufficientStorage, so that callers can
+// answer it as "retry later" and free what they can, without knowing
+// about errno. The errno stays in the chain.
+func full(err error) error {
+	if err == nil || errors.Is(err, errdef.ErrInsufficientStorage) {
+		return err
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", errdef.ErrInsufficientStorage, err)
+	}
+	return err
 }
 
 // Close is a no-op: the store keeps no files open between calls. Writers

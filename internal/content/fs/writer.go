@@ -52,7 +52,7 @@ func (s *Store) Writer(_ context.Context, ref string) (content.Writer, error) {
 	w, err := s.openUpload(ref, data, state)
 	if err != nil {
 		s.release(ref)
-		return nil, fmt.Errorf("upload %s: %w", ref, err)
+		return nil, full(fmt.Errorf("upload %s: %w", ref, err))
 	}
 	return w, nil
 }
@@ -111,7 +111,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.size += int64(n)
 	w.dirty = w.dirty || n > 0
 	if err != nil {
-		return n, fmt.Errorf("upload %s: %w", w.ref, err)
+		return n, full(fmt.Errorf("upload %s: %w", w.ref, err))
 	}
 	return n, nil
 }
@@ -131,7 +131,7 @@ func (w *writer) Close() error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", w.ref, err)
+		return full(fmt.Errorf("upload %s: %w", w.ref, err))
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (w *writer) Commit(_ context.Context, size int64, expected digest.Digest) e
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("upload %s: commit %s: %w", w.ref, expected, err)
+		return full(fmt.Errorf("upload %s: commit %s: %w", w.ref, expected, err))
 	}
 	return nil
 }

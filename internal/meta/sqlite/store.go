@@ -215,8 +215,12 @@ func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([
 }
 
 // classify maps driver errors onto errdef classes: no row is ErrNotFound, a
-// UNIQUE or PRIMARY KEY collision is ErrAlreadyExists, and a lock still
-// held by another process after busy_timeout is ErrUnavailable.
+// UNIQUE or PRIMARY KEY collision is ErrAlreadyExists, a lock still held by
+// another process after busy_timeout is ErrUnavailable, and a database that
+// cannot grow (SQLITE_FULL: SQLite's answer to ENOSPC) is
+// ErrInsufficientStorage. A write refused for quota (EDQUOT) reaches us as
+// SQLITE_IOERR_WRITE, which SQLite also answers for a failing disk, so it
+// stays a server fault.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -235,6 +239,8 @@ func classify(err error) error {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return fmt.Errorf("%v: %w", err, errdef.ErrUnavailable)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%v: %w", err, errdef.ErrInsufficientStorage)
 	}
 	return err
 }
