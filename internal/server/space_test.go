@@ -37,7 +37,7 @@ func serveWith(t *testing.T, args ...string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- srv.Serve(ctx, ln, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + ln.Addr().String()
 	for range 100 {
