@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,9 +96,24 @@ func errInvalidClient() *oauthError {
 		class: errdef.ErrUnauthenticated}
 }
 
+// statusClientClosed is the status of a request whose client went away
+// (nginx's 499), so that the access log neither blames the server nor the
+// client's credentials.
+const statusClientClosed = 499
+
+// errClientGone answers a request whose context was cancelled: its client
+// closed the connection, and nothing failed that is worth an error.
+func errClientGone(cause error) *oauthError {
+	return &oauthError{status: statusClientClosed, code: "temporarily_unavailable", aadsts: 90033,
+		desc: "The request was cancelled by the client.", cause: cause}
+}
+
 // errTransient is a store failure while checking a request: the client
-// may retry.
+// may retry. A cancelled request is the client's doing, not the store's.
 func errTransient(cause error) *oauthError {
+	if errors.Is(cause, context.Canceled) {
+		return errClientGone(cause)
+	}
 	return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", aadsts: 90033,
 		desc: "A transient error has occurred. Please try again.", class: errdef.ErrUnavailable, cause: cause}
 }
@@ -123,6 +139,9 @@ var classTable = []struct {
 func toOAuth(err error) *oauthError {
 	if oe, ok := errors.AsType[*oauthError](err); ok {
 		return oe
+	}
+	if errors.Is(err, context.Canceled) {
+		return errClientGone(err)
 	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +35,10 @@ func TestErrorTable(t *testing.T) {
 		{errInvalidClient(), 401, "invalid_client", 7000215, errdef.ErrUnauthenticated},
 		{errTransient(secret), 503, "temporarily_unavailable", 90033, errdef.ErrUnavailable},
 		{errSigning(secret), 500, "server_error", 90015, secret},
+		// A client that went away is neither a store fault nor bad
+		// credentials, however it reaches the table.
+		{errTransient(fmt.Errorf("sqlite begin: %w", context.Canceled)), 499, "temporarily_unavailable", 90033, context.Canceled},
+		{fmt.Errorf("look up client: %w", context.Canceled), 499, "temporarily_unavailable", 90033, context.Canceled},
 		// The router's refusals, in this envelope.
 		{arm.Errorf(413, "RequestEntityTooLarge", "too large").WithCause(errdef.ErrTooLarge), 413, "invalid_request", 90014, errdef.ErrTooLarge},
 		{arm.Errorf(400, "InvalidRequestContent", "unreadable").WithCause(errdef.ErrInvalidArgument), 400, "invalid_request", 900144, errdef.ErrInvalidArgument},

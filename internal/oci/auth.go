@@ -90,8 +90,13 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 		return who, err
 	}
 	p, err := s.tokens.VerifySecret(r.Context(), user, pass)
-	if err != nil {
+	if errors.Is(err, errdef.ErrUnauthenticated) {
 		return caller{}, fmt.Errorf("invalid credentials: %w", errdef.ErrUnauthenticated)
+	}
+	if err != nil {
+		// A store failure or a cancelled request says nothing about the
+		// credentials: it must not read as a wrong password.
+		return caller{}, fmt.Errorf("check credentials: %w", err)
 	}
 	return caller{principalID: p.ObjectID, tenantID: p.TenantID}, nil
 }
@@ -162,6 +167,10 @@ func (c caller) allows(typ, name, action string) bool {
 // fetch a better token (Docker token spec); Basic callers that are known
 // but not allowed get 403 DENIED.
 func (s *Service) challenge(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	if !errors.Is(err, errdef.ErrUnauthenticated) && !errors.Is(err, errdef.ErrDenied) {
+		s.answerError(w, r, err) // a store failure, a cancelled request: no challenge
+		return
+	}
 	if errors.Is(err, errdef.ErrDenied) && !c.caller.bearer {
 		writeError(w, r, fail(codeDenied, "requested access to the resource is denied", err))
 		return
@@ -232,20 +241,24 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, hostReg str
 		writeError(w, r, fail(codeUnsupported, "method not allowed"))
 		return
 	}
-	if err != nil {
+	if errors.Is(err, errdef.ErrUnauthenticated) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, s.service(r, hostReg)))
 		writeError(w, r, fail(codeUnauthorized, "authentication required", err))
 		return
 	}
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
 	access, err := s.grant(r, hostReg, who, scopes)
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	now := time.Now()
 	tok, exp, err := s.tokens.Issue(s.claims(r, hostReg, who, grantAccess, access, now, s.tokenTTL))
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	resp := map[string]any{"token": tok, "access_token": tok, "expires_in": int(time.Until(exp).Seconds()), "issued_at": now.UTC().Format(time.RFC3339)}
@@ -286,7 +299,7 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request, hostReg 
 	who := caller{principalID: claims.ObjectID, tenantID: claims.TenantID}
 	rt, _, err := s.tokens.Issue(s.claims(r, hostReg, who, grantRefresh, nil, time.Now(), 3*time.Hour))
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

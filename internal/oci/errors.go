@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -133,10 +134,21 @@ var classTable = []classRow{
 // error that is neither an apiError nor of an errdef class.
 const codeInternal code = "INTERNAL_ERROR"
 
-// toAPIError finds the wire form of err: the first apiError in its chain,
-// else a NAME_INVALID for a bad name, else its class's row, else a 500
-// whose message does not leak the cause.
+// statusClientClosed is the status of a request whose client went
+// away before it was answered (nginx's 499): its context was cancelled,
+// so whatever failed after that is no fault of the server nor of the
+// client's credentials. It is what the access log and metrics record; a
+// client that only half-closed its socket may still read it.
+const statusClientClosed = 499
+
+// toAPIError finds the wire form of err: 499 for a request its client
+// abandoned (whatever failed because of that), else the first apiError in
+// its chain, else a NAME_INVALID for a bad name, else its class's row,
+// else a 500 whose message does not leak the cause.
 func toAPIError(err error) *apiError {
+	if errors.Is(err, context.Canceled) {
+		return &apiError{code: codeUnavailable, status: statusClientClosed, msg: "the client closed the request", err: err}
+	}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,6 +134,19 @@ func TestServerFault(t *testing.T) {
 	rec, _ = writeAndRead(t, http.MethodHead, fmt.Errorf("x: %w", errdef.ErrNotFound))
 	if rec.Code != http.StatusNotFound || rec.Body.Len() != 0 {
 		t.Errorf("HEAD: got %d with %d body bytes", rec.Code, rec.Body.Len())
+	}
+}
+
+// TestClientGone: a request whose client went away is 499, never a 500
+// nor the 401 of the authentication it interrupted.
+func TestClientGone(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("sqlite begin: %w", context.Canceled),
+		fail(codeUnauthorized, "authentication required", fmt.Errorf("check credentials: %w", context.Canceled)),
+	} {
+		if rec, env := writeAndRead(t, http.MethodGet, err); rec.Code != statusClientClosed || env.Errors[0].Code != codeUnavailable {
+			t.Errorf("%v: got %d %s", err, rec.Code, rec.Body)
+		}
 	}
 }
 

@@ -178,7 +178,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.As(err, &denied) {
 				err = fail(codeDenied, denied.Error(), err)
 			}
-			writeError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 	}
@@ -207,8 +207,15 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = s.referrers(w, r, c)
 	}
 	if err != nil {
-		if ae := writeError(w, r, err); ae.status >= 500 {
-			s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
-		}
+		s.answerError(w, r, err)
+	}
+}
+
+// answerError writes err and logs a server fault. A request whose client
+// went away is answered 499 (toAPIError) and not logged here: the access
+// log records it.
+func (s *Service) answerError(w http.ResponseWriter, r *http.Request, err error) {
+	if ae := writeError(w, r, err); ae.status >= 500 {
+		s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
 	}
 }
