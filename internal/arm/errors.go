@@ -21,7 +21,10 @@ type Error struct {
 	Message string
 	Target  string
 	Details []*Error
-	cause   error
+	// Challenge is the WWW-Authenticate header of a 401; empty gives the
+	// router's default Bearer challenge.
+	Challenge string
+	cause     error
 }
 
 // Error returns "code: message".

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
@@ -174,6 +176,21 @@ func writeError(w http.ResponseWriter, err error) int {
 func errNoBearer() error {
 	return arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed",
 		"Authentication failed. The 'Authorization' header is missing or not a Bearer token.").WithCause(errdef.ErrUnauthenticated)
+}
+
+// errWrongAudience is ARM's 401 for a valid token issued for another
+// resource, in ARM's words, with its allowed audiences and ours.
+func errWrongAudience(r *http.Request, c Claims) error {
+	var allowed []string
+	for _, a := range append(slices.Clone(armAudiences), arm.BaseURL(r)+"/") {
+		allowed = append(allowed, "'"+a+"'")
+	}
+	e := arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenAudience",
+		"The access token has been obtained for wrong audience or resource '%.256s'. It should exactly match with one of the allowed audiences %s.",
+		strings.Join(c.Audience, "','"), strings.Join(allowed, ","))
+	e.Challenge = fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="The access token has been obtained for wrong audience or resource."`,
+		arm.BaseURL(r), c.TenantID)
+	return e.WithCause(errdef.ErrUnauthenticated)
 }
 
 // errInvalidToken is ARM's 401 for a Bearer token that does not verify or

@@ -291,9 +291,17 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request, hostReg 
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be access_token with an access_token")
 		return
 	}
+	// Only a token meant for us: a management token (az sends its ARM
+	// token) or one for ACR's resource, never one minted for another
+	// service that trusts our published key; and of the tenant the client
+	// names, when it names one.
 	claims, err := s.tokens.Verify(tok)
-	if err != nil || claims.GrantType != "" {
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not valid")
+	if err != nil || !claims.ForExchange() {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not valid, or not for the management plane or the registry")
+		return
+	}
+	if t := r.PostForm.Get("tenant"); t != "" && !strings.EqualFold(t, claims.TenantID) {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not of the tenant the request names")
 		return
 	}
 	who := caller{principalID: claims.ObjectID, tenantID: claims.TenantID}

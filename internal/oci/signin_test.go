@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // A store failure while checking valid (or any) credentials is a server
@@ -49,6 +52,46 @@ func TestStoreFailureIsNotBadCredentials(t *testing.T) {
 		p.svc.ServeHTTP(rec, req)
 		if rec.Code != 499 || rec.Header().Get("WWW-Authenticate") != "" {
 			t.Errorf("a request of %s whose client went away: %d %v %s", who[0], rec.Code, rec.Header(), rec.Body)
+		}
+	}
+}
+
+// /oauth2/exchange trades only an Entra-style token meant for us (the
+// management plane, as az sends, or ACR's resource) and of the tenant the
+// form names: never one minted for another service that trusts our key.
+func TestExchangeChecksAudienceAndTenant(t *testing.T) {
+	p := newPlane(t)
+	issue := func(aud string, grant string) string {
+		t.Helper()
+		tok, _, err := p.ids.Issue(identity.Claims{ObjectID: p.boot.ObjectID, TenantID: p.boot.TenantID, AppID: p.boot.ClientID, GrantType: grant,
+			RegisteredClaims: jwt.RegisteredClaims{Issuer: p.srv.URL + "/" + p.boot.TenantID + "/v2.0", Audience: jwt.ClaimStrings{aud}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	exchange := func(tok, tenant string) (int, string) {
+		form := url.Values{"grant_type": {"access_token"}, "service": {strings.TrimPrefix(p.srv.URL, "http://")}, "access_token": {tok}}
+		if tenant != "" {
+			form.Set("tenant", tenant)
+		}
+		resp, body := p.do(t, "POST", "/oauth2/exchange", "", "", form.Encode())
+		return resp.StatusCode, body
+	}
+	for _, aud := range []string{"https://management.azure.com", "https://management.core.windows.net/", p.srv.URL + "/", "https://containerregistry.azure.net"} {
+		if code, body := exchange(issue(aud, ""), p.boot.TenantID); code != 200 || !strings.Contains(body, "refresh_token") {
+			t.Errorf("a token for %s: %d %s", aud, code, body)
+		}
+	}
+	for _, c := range []struct{ name, tok, tenant string }{
+		{"Graph", issue("https://graph.microsoft.com", ""), ""},
+		{"our Graph", issue(p.srv.URL+"/graph/", ""), ""},
+		{"another app", issue("api://app", ""), ""},
+		{"a data-plane token", issue("https://management.azure.com", "access_token"), ""},
+		{"another tenant", issue("https://management.azure.com", ""), "22222222-0000-0000-0000-000000000002"},
+	} {
+		if code, body := exchange(c.tok, c.tenant); code != 401 || !strings.Contains(body, `"invalid_grant"`) {
+			t.Errorf("%s: %d %s", c.name, code, body)
 		}
 	}
 }
