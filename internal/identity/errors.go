@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 	"github.com/google/uuid"
 )
 
@@ -31,6 +33,8 @@ type oauthError struct {
 	desc   string
 	class  error
 	cause  error
+	// retryAfter, when set, is sent as Retry-After (whole seconds).
+	retryAfter int
 }
 
 // Error returns the wire description, and the cause for the log.
@@ -120,6 +124,21 @@ func errTransient(cause error) *oauthError {
 		desc: "A transient error has occurred. Please try again.", class: errdef.ErrUnavailable, cause: cause}
 }
 
+// errThrottled answers a sign-in the guard refused without checking it:
+// 429 with Entra's code for a sign-in locked after too many failures
+// (AADSTS50053, which Entra also gives for an address with malicious
+// activity), or, when the server is saturated with checks, 503 like a
+// transient error. Both carry Retry-After, which MSAL honours.
+func errThrottled(th *signin.Throttled) *oauthError {
+	if th.Busy {
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", aadsts: 90033,
+			desc: "A transient error has occurred: too many sign-ins are being checked. Please try again.", class: th, retryAfter: th.Seconds()}
+	}
+	return &oauthError{status: http.StatusTooManyRequests, code: "invalid_client", aadsts: 50053,
+		desc:  fmt.Sprintf("The sign-in is locked because of too many attempts with an incorrect client id or secret from this address. Try again in %d seconds.", th.Seconds()),
+		class: th, retryAfter: th.Seconds()}
+}
+
 func errSigning(cause error) *oauthError {
 	return &oauthError{status: http.StatusInternalServerError, code: "server_error", aadsts: 90015,
 		desc: "The token could not be signed.", cause: cause}
@@ -145,6 +164,9 @@ func toOAuth(err error) *oauthError {
 	if errors.Is(err, context.Canceled) {
 		return errClientGone(err)
 	}
+	if th, ok := errors.AsType[*signin.Throttled](err); ok {
+		return errThrottled(th)
+	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {
 			return row.to()
@@ -163,6 +185,9 @@ func writeError(w http.ResponseWriter, err error) int {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"error": e.code, "error_description": fmt.Sprintf("AADSTS%d: %s", e.aadsts, e.desc), "error_codes": []int{e.aadsts},

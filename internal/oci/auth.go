@@ -83,6 +83,21 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 	if !ok || user == "" || pass == "" {
 		return caller{}, fmt.Errorf("malformed basic credentials: %w", errdef.ErrUnauthenticated)
 	}
+	// One sign-in attempt of user from the client's address, whichever
+	// kind of principal user turns out to be: failures are throttled
+	// (signin.Guard), so that guessing is slow and costs little CPU.
+	var who caller
+	err = s.guard.Attempt(user, s.clientAddr(r), func() error {
+		var err error
+		who, err = s.signIn(r, user, pass)
+		return err
+	})
+	return who, err
+}
+
+// signIn checks Basic credentials as a registry's admin user, a
+// repository token or a service principal, in that order.
+func (s *Service) signIn(r *http.Request, user, pass string) (caller, error) {
 	if who, ok, err := s.adminUser(r.Context(), user, pass); ok {
 		return who, err
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // code is a distribution-spec error code
@@ -42,6 +44,8 @@ type apiError struct {
 	status int
 	msg    string
 	err    error // wrapped cause, for errors.Is and logs
+	// retryAfter, when set, is sent as Retry-After (whole seconds).
+	retryAfter int
 }
 
 func (e *apiError) Error() string {
@@ -153,6 +157,15 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	// A sign-in the guard refused: too many failures from this client
+	// (TOOMANYREQUESTS, the spec's code for it), or a server saturated
+	// with secret checks (503). Either may retry after a while.
+	if th, ok := errors.AsType[*signin.Throttled](err); ok {
+		if th.Busy {
+			return &apiError{code: codeUnavailable, status: http.StatusServiceUnavailable, msg: th.Error(), err: err, retryAfter: th.Seconds()}
+		}
+		return &apiError{code: codeTooManyRequests, status: http.StatusTooManyRequests, msg: th.Error(), err: err, retryAfter: th.Seconds()}
+	}
 	var ni nameInvalid
 	if errors.As(err, &ni) {
 		return fail(codeNameInvalid, ni.msg, err)
@@ -178,6 +191,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) *apiError {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.Header().Del("Docker-Content-Digest")
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
 	w.WriteHeader(ae.status)
 	if r.Method != http.MethodHead {
 		json.NewEncoder(w).Encode(struct {

@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // specCodes are the codes distribution-spec v1.1.1 allows in a 4xx body
@@ -146,6 +148,25 @@ func TestClientGone(t *testing.T) {
 	} {
 		if rec, env := writeAndRead(t, http.MethodGet, err); rec.Code != statusClientClosed || env.Errors[0].Code != codeUnavailable {
 			t.Errorf("%v: got %d %s", err, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestThrottled: a sign-in the guard refused is TOOMANYREQUESTS (or 503
+// when the server is saturated), with Retry-After.
+func TestThrottled(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   code
+		retry  string
+	}{
+		{&signin.Throttled{RetryAfter: 11500 * time.Millisecond}, 429, codeTooManyRequests, "12"},
+		{fmt.Errorf("sign in: %w", &signin.Throttled{RetryAfter: time.Second, Busy: true}), 503, codeUnavailable, "1"},
+	} {
+		rec, env := writeAndRead(t, http.MethodGet, c.err)
+		if rec.Code != c.status || env.Errors[0].Code != c.code || rec.Header().Get("Retry-After") != c.retry {
+			t.Errorf("%v: got %d %v %s", c.err, rec.Code, rec.Header(), rec.Body)
 		}
 	}
 }

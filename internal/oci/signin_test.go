@@ -95,3 +95,53 @@ func TestExchangeChecksAudienceAndTenant(t *testing.T) {
 		}
 	}
 }
+
+// Failed Basic sign-ins are throttled per principal and address, on /v2/
+// and on the token endpoint alike (one budget), with TOOMANYREQUESTS and
+// Retry-After; an X-Forwarded-For from a peer that is no trusted proxy
+// changes nothing, and even the right secret waits for the budget.
+func TestBasicThrottle(t *testing.T) {
+	p := newPlane(t)
+	wrongs := 0
+	for range 10 {
+		resp, _ := p.do(t, "GET", "/v2/", p.boot.ClientID, "wrong")
+		if resp.StatusCode == 401 {
+			wrongs++
+		}
+	}
+	if wrongs != 10 {
+		t.Fatalf("%d of the first 10 wrong secrets answered 401", wrongs)
+	}
+	for _, c := range []struct{ name, method, path, pass, form string }{
+		{"an eleventh wrong secret", "GET", "/v2/", "wrong", ""},
+		{"the right secret", "GET", "/v2/", p.boot.ClientSecret, ""},
+		{"the token endpoint", "GET", "/oauth2/token?service=x&scope=registry:catalog:*", p.boot.ClientSecret, ""},
+		{"the password grant", "POST", "/oauth2/token", "", url.Values{"grant_type": {"password"}, "username": {p.boot.ClientID}, "password": {"wrong"}}.Encode()},
+	} {
+		user := p.boot.ClientID
+		var extra []string
+		if c.form != "" {
+			user, extra = "", []string{c.form}
+		}
+		req := func() (*http.Response, string) { return p.do(t, c.method, c.path, user, c.pass, extra...) }
+		resp, body := req()
+		if resp.StatusCode != 429 || !strings.Contains(body, `"TOOMANYREQUESTS"`) || resp.Header.Get("Retry-After") == "" || resp.Header.Get("WWW-Authenticate") != "" {
+			t.Errorf("%s: %d %v %s", c.name, resp.StatusCode, resp.Header, body)
+		}
+	}
+	req := httptest.NewRequest("GET", "/v2/", nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	req.SetBasicAuth(p.boot.ClientID, p.boot.ClientSecret)
+	rec := httptest.NewRecorder()
+	p.svc.ServeHTTP(rec, req)
+	if rec.Code != 429 {
+		t.Errorf("a forged X-Forwarded-For: %d %s", rec.Code, rec.Body)
+	}
+	req.RemoteAddr = "192.0.2.50:1234"
+	rec = httptest.NewRecorder()
+	p.svc.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("the principal from another address: %d %s", rec.Code, rec.Body)
+	}
+}
