@@ -1,7 +1,9 @@
 package identity_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
@@ -83,5 +86,49 @@ func TestTokenEndpointThrottle(t *testing.T) {
 	}
 	if resp, m := signIn(proxied, b.ClientSecret, "203.0.113.9"); resp.StatusCode != 200 || m["access_token"] == nil {
 		t.Fatalf("the client from another address: %d %v", resp.StatusCode, m)
+	}
+}
+
+// Concurrent checks of one secret share one bcrypt comparison, run in the
+// guard's slots. When the client of the check under way goes away, that
+// ends its check only: a client waiting on the same check still gets its
+// answer.
+func TestSharedCheckOutlivesItsLeader(t *testing.T) {
+	dir := t.TempDir()
+	store := openStore(t, filepath.Join(dir, "meta.db"))
+	guard := signin.New(signin.Options{Checks: 1})
+	svc, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{Guard: guard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.Bootstrap(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	go guard.Check(context.Background(), func() { close(held); <-hold })
+	<-held
+	leaderCtx, leave := context.WithCancel(context.Background())
+	leader := make(chan error, 1)
+	go func() {
+		_, err := svc.VerifySecret(leaderCtx, b.ClientID, b.ClientSecret)
+		leader <- err
+	}()
+	for guard.Waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	follower := make(chan error, 1)
+	go func() {
+		_, err := svc.VerifySecret(context.Background(), b.ClientID, b.ClientSecret)
+		follower <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the follower joins the check under way
+	leave()
+	if err := <-leader; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the leader whose client went away: %v", err)
+	}
+	close(hold)
+	if err := <-follower; err != nil {
+		t.Fatalf("the follower: %v", err)
 	}
 }
