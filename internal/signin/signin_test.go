@@ -27,12 +27,12 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 var (
-	wrong = fmt.Errorf("invalid client credentials: %w", errdef.ErrUnauthenticated)
-	a     = netip.MustParseAddr("192.0.2.1")
-	b     = netip.MustParseAddr("198.51.100.7")
+	errWrong = fmt.Errorf("invalid client credentials: %w", errdef.ErrUnauthenticated)
+	a        = netip.MustParseAddr("192.0.2.1")
+	b        = netip.MustParseAddr("198.51.100.7")
 )
 
-func fail() error { return wrong }
+func fail() error { return errWrong }
 func ok() error   { return nil }
 
 // throttled reports whether err is a *Throttled (and not Busy).
@@ -48,7 +48,7 @@ func TestPrincipalFromAddress(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	g := signin.New(signin.Options{PrincipalBurst: 3, PrincipalEvery: 10 * time.Second, AddressBurst: 100, AddressEvery: time.Second, Now: c.Now})
 	for i := range 3 {
-		if err := g.Attempt("app", a, fail); err != wrong {
+		if err := g.Attempt("app", a, fail); err != errWrong {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestPrincipalFromAddress(t *testing.T) {
 		t.Fatalf("after the refill: %v", err)
 	}
 	// That success was refunded: one failure more is still allowed.
-	if err := g.Attempt("app", a, fail); err != wrong {
+	if err := g.Attempt("app", a, fail); err != errWrong {
 		t.Fatalf("a failure after a refunded success: %v", err)
 	}
 	if err := g.Attempt("app", a, fail); !throttled(err) {
@@ -85,7 +85,7 @@ func TestAddress(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	g := signin.New(signin.Options{PrincipalBurst: 5, AddressBurst: 10, AddressEvery: 2 * time.Second, Now: c.Now})
 	for i := range 10 {
-		if err := g.Attempt(fmt.Sprint("p", i), a, fail); err != wrong {
+		if err := g.Attempt(fmt.Sprint("p", i), a, fail); err != errWrong {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
@@ -116,13 +116,13 @@ func TestOnlyWrongCredentialsCount(t *testing.T) {
 	g := signin.New(signin.Options{PrincipalBurst: 1})
 	for _, err := range []error{
 		errors.New("sqlite: disk I/O error"), fmt.Errorf("look up: %w", context.Canceled),
-		errors.Join(wrong, context.Canceled), &signin.Throttled{Busy: true, RetryAfter: time.Second},
+		errors.Join(errWrong, context.Canceled), &signin.Throttled{Busy: true, RetryAfter: time.Second},
 	} {
 		if got := g.Attempt("app", a, func() error { return err }); got != err {
 			t.Fatalf("Attempt returned %v, want %v", got, err)
 		}
 	}
-	if err := g.Attempt("app", a, fail); err != wrong {
+	if err := g.Attempt("app", a, fail); err != errWrong {
 		t.Fatalf("the one failure of the burst: %v", err)
 	}
 	if err := g.Attempt("app", a, ok); !throttled(err) {
@@ -138,7 +138,7 @@ func TestConcurrentGuesses(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Go(func() {
-			g.Attempt("app", a, func() error { checked.Add(1); time.Sleep(time.Millisecond); return wrong })
+			g.Attempt("app", a, func() error { checked.Add(1); time.Sleep(time.Millisecond); return errWrong })
 		})
 	}
 	wg.Wait()
