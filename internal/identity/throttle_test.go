@@ -27,7 +27,7 @@ import (
 func TestTokenEndpointThrottle(t *testing.T) {
 	dir := t.TempDir()
 	store := openStore(t, filepath.Join(dir, "meta.db"))
-	guard := signin.New(signin.Options{PrincipalBurst: 3, AddressBurst: 100})
+	guard := signin.New(signin.Options{PrincipalBurst: 3, PrincipalEvery: time.Hour, AddressBurst: 100})
 	serve := func(trusted ...netip.Prefix) *httptest.Server {
 		svc, err := identity.New(store, filepath.Join(dir, "keys"), identity.Options{Guard: guard, TrustedProxies: trusted})
 		if err != nil {
@@ -80,7 +80,7 @@ func TestTokenEndpointThrottle(t *testing.T) {
 	} {
 		resp, m := signIn(direct, c.secret, c.xff)
 		desc, _ := m["error_description"].(string)
-		if resp.StatusCode != 429 || m["error"] != "invalid_client" || !strings.HasPrefix(desc, "AADSTS50053: ") || resp.Header.Get("Retry-After") != "6" {
+		if resp.StatusCode != 429 || m["error"] != "invalid_client" || !strings.HasPrefix(desc, "AADSTS50053: ") || resp.Header.Get("Retry-After") != "3600" {
 			t.Errorf("%s: %d %v %v", c.name, resp.StatusCode, resp.Header, m)
 		}
 	}

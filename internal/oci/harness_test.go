@@ -11,12 +11,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // faultyStore is a real store whose transactions fail on demand, as a
@@ -71,7 +73,9 @@ func newPlane(t *testing.T) *plane {
 	if p.boot, err = p.ids.Bootstrap(t.Context(), dir, ""); err != nil {
 		t.Fatal(err)
 	}
-	p.svc = oci.New(oci.Options{Meta: p.store, Content: blobs, Tokens: p.ids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// Budgets that do not refill while a slow machine runs the test.
+	guard := signin.New(signin.Options{PrincipalEvery: time.Hour, AddressEvery: time.Hour})
+	p.svc = oci.New(oci.Options{Meta: p.store, Content: blobs, Tokens: p.ids, Guard: guard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	p.srv = httptest.NewServer(p.svc)
 	t.Cleanup(p.srv.Close)
 	return p
