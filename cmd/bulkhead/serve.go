@@ -22,6 +22,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -80,7 +81,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var background sync.WaitGroup
 	defer func() { stop(); background.Wait() }()
 
-	ids, err := identity.New(store, filepath.Join(cfg.DataDir, "keys"), identity.Options{})
+	// One sign-in guard for both planes: failures count against one
+	// budget whichever endpoint they hit, and secret checks share one
+	// bound on CPU.
+	guard := signin.New(signin.Options{})
+	ids, err := identity.New(store, filepath.Join(cfg.DataDir, "keys"), identity.Options{Guard: guard, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
@@ -95,7 +100,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"credentials", filepath.Join(cfg.DataDir, "bootstrap.json"))
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL,
-		TrustedProxies: cfg.TrustedProxies, Logger: log})
+		TrustedProxies: cfg.TrustedProxies, Guard: guard, Logger: log})
 	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,7 +21,10 @@ type Error struct {
 	Message string
 	Target  string
 	Details []*Error
-	cause   error
+	// Challenge is the WWW-Authenticate header of a 401; empty gives the
+	// router's default Bearer challenge.
+	Challenge string
+	cause     error
 }
 
 // Error returns "code: message".
@@ -70,9 +74,20 @@ var classTable = []classRow{
 		"The registry service is out of storage space. Please retry the request later."},
 }
 
-// ToError finds the ARM form of err: the first *Error in its chain, else
-// the row of its class, else a 500.
+// StatusClientClosed is the status of a request whose client went away
+// before it was answered (nginx's 499). ARM has no code for it; the
+// access log and metrics record it, so that a client that hung up is
+// neither a server fault nor a refusal.
+const StatusClientClosed = 499
+
+// ToError finds the ARM form of err: 499 when the request's client went
+// away (its context was cancelled), else the first *Error in its chain,
+// else the row of its class, else a 500.
 func ToError(err error) *Error {
+	if errors.Is(err, context.Canceled) {
+		return &Error{Status: StatusClientClosed, Code: "ClientClosedRequest",
+			Message: "The client closed the connection before the request completed.", cause: err}
+	}
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae

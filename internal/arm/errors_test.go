@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,19 @@ func TestUnknownErrorIs500WithoutLeaking(t *testing.T) {
 	}
 	if strings.Contains(body, "secret") {
 		t.Fatalf("500 leaks its cause: %s", body)
+	}
+}
+
+// A request whose client went away is answered 499, not a server fault,
+// whatever failed because of it (a store read, a typed error around it).
+func TestClientGoneIs499(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("sqlite begin: %w", context.Canceled),
+		Errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "x").WithCause(context.Canceled),
+	} {
+		if status, env, _ := writeAndRead(t, err); status != StatusClientClosed || env.Error.Code != "ClientClosedRequest" {
+			t.Errorf("%v: got %d %+v", err, status, env)
+		}
 	}
 }
 

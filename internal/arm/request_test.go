@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 )
 
 // body is what the test server decodes.
@@ -37,7 +39,12 @@ func newServer(t *testing.T, v Versions) *httptest.Server {
 	route := Route{Pattern: "/x", Versions: v, Access: AnyCaller("a test resource"), Egress: MovesNoContent("a test resource"), Handle: handle}
 	get, put, sub := route, route, route
 	get.Method, put.Method, sub.Method, sub.Pattern = http.MethodGet, http.MethodPut, http.MethodGet, "/subscriptions/{sub}/x"
-	rt, err := NewRouter(RouterOptions{Authenticate: func(*http.Request) (authz.Caller, error) {
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	rt, err := NewRouter(RouterOptions{Store: store, Authenticate: func(*http.Request) (authz.Caller, error) {
 		return authz.Caller{ObjectID: "o", ClientID: "c", TenantID: "t"}, nil
 	}}, Table{Name: "test", Routes: []Route{get, put, sub}})
 	if err != nil {

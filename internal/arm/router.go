@@ -211,8 +211,17 @@ func (rt *Router) prepare(w http.ResponseWriter, r *http.Request, q *Request) (*
 			return nil, invalidContent("the request content could not be read")
 		}
 	}
-	if route.Access.kind == accessScope {
+	tenanted := q.Caller.ObjectID != "" && q.ID.Subscription != ""
+	if route.Access.kind == accessScope || tenanted {
 		err := rt.opts.Store.View(r.Context(), func(tx meta.Tx) error {
+			if tenanted {
+				if err := checkTenant(tx, r, q.Caller, q.ID.Subscription); err != nil {
+					return err
+				}
+			}
+			if route.Access.kind != accessScope {
+				return nil
+			}
 			err := q.authorize(tx, q.ID.String(), route.Action)
 			if errors.Is(err, errdef.ErrDenied) && q.ID.Subscription != "" && !subscriptionExists(tx, q.ID.Subscription) {
 				// ARM looks the subscription up before it authorizes.
@@ -284,8 +293,12 @@ func (rt *Router) answer(w http.ResponseWriter, r *http.Request, t *Table, resp 
 		if t.WriteError != nil {
 			status = t.WriteError(w, err)
 		} else {
-			if ToError(err).Status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="", error="invalid_token"`)
+			if ae := ToError(err); ae.Status == http.StatusUnauthorized {
+				challenge := ae.Challenge
+				if challenge == "" {
+					challenge = `Bearer authorization_uri="", error="invalid_token"`
+				}
+				w.Header().Set("WWW-Authenticate", challenge)
 			}
 			status = WriteError(w, err).Status
 		}

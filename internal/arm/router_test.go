@@ -64,7 +64,11 @@ func newRouterWorld(t *testing.T, table arm.Table) *routerWorld {
 			if !ok {
 				return authz.Caller{}, arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed", "no token").WithCause(errdef.ErrUnauthenticated)
 			}
-			return authz.Caller{ObjectID: oid, ClientID: "app", TenantID: "t"}, nil
+			oid, tenant, ok := strings.Cut(oid, "@") // "<oid>@<tenant>" for a caller of another tenant
+			if !ok {
+				tenant = "t"
+			}
+			return authz.Caller{ObjectID: oid, ClientID: "app", TenantID: tenant}, nil
 		},
 		OnWrite: func(_ context.Context, e arm.WriteEvent) {
 			w.mu.Lock()
@@ -194,6 +198,38 @@ func TestRouter(t *testing.T) {
 	}
 	if ok != 1 || refused != 1 {
 		t.Fatalf("write hook saw %d successful and %d refused writes, want 1 and 1: %+v", ok, refused, w.writes)
+	}
+}
+
+// A token of another tenant than the subscription's is refused before
+// anything else, as ARM does (InvalidAuthenticationTokenTenant, with the
+// authority to ask instead), even where the caller holds a role; an
+// unknown subscription is still SubscriptionNotFound.
+func TestRouterTenant(t *testing.T) {
+	w := newRouterWorld(t, widgetTable())
+	base := "/subscriptions/" + testSub + "/providers/Test.Provider/widgets/w1?api-version=2024-01-01"
+	for _, who := range []string{ownerOID + "@t2", ownerOID + "@", readerOID + "@T2"} {
+		req, _ := http.NewRequest("GET", w.srv.URL+base, nil)
+		req.Header.Set("Authorization", "Bearer "+who)
+		resp, err := w.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		msg, _ := dig(m, "error", "message").(string)
+		if resp.StatusCode != 401 || dig(m, "error", "code") != "InvalidAuthenticationTokenTenant" || !strings.Contains(msg, "'t'") ||
+			!strings.Contains(resp.Header.Get("WWW-Authenticate"), `authorization_uri="`+w.srv.URL+`/t"`) {
+			t.Errorf("%s: %d %v %v", who, resp.StatusCode, m, resp.Header)
+		}
+	}
+	if code, m := w.do(t, "GET", "/subscriptions/nosuchsub/providers/Test.Provider/widgets/w1?api-version=2024-01-01", ownerOID+"@t2", ""); code != 404 ||
+		dig(m, "error", "code") != "SubscriptionNotFound" {
+		t.Errorf("unknown subscription: %d %v", code, m)
+	}
+	if code, m := w.do(t, "GET", base, ownerOID+"@t", ""); code != 200 {
+		t.Errorf("own tenant: %d %v", code, m)
 	}
 }
 

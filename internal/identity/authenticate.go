@@ -16,10 +16,11 @@ const maxAuthorization = 16 << 10
 // service's token endpoint. A missing, oversized or non-Bearer header is
 // ARM's 401 AuthenticationFailed; a token that does not verify, or a
 // data-plane token (one with a grant_type or without an object id), is
-// 401 InvalidAuthenticationToken. Both are *arm.Error values wrapping
-// errdef.ErrUnauthenticated, so arm's router answers with their codes.
-// Like the server's check it replaces, it does not check the token's
-// audience. Safe for concurrent use.
+// 401 InvalidAuthenticationToken; a token for another audience
+// (Claims.ForManagement) is 401 InvalidAuthenticationTokenAudience. All
+// are *arm.Error values wrapping errdef.ErrUnauthenticated, so arm's
+// router answers with their codes. The token's tenant is checked by the
+// router against the subscription addressed. Safe for concurrent use.
 func (s *Service) AuthenticateARM(r *http.Request) (authz.Caller, error) {
 	h := r.Header.Get("Authorization")
 	kind, tok, _ := strings.Cut(h, " ")
@@ -29,6 +30,9 @@ func (s *Service) AuthenticateARM(r *http.Request) (authz.Caller, error) {
 	claims, err := s.Verify(strings.TrimSpace(tok))
 	if err != nil || claims.GrantType != "" || claims.ObjectID == "" {
 		return authz.Caller{}, errInvalidToken()
+	}
+	if !claims.ForManagement() {
+		return authz.Caller{}, errWrongAudience(r, claims)
 	}
 	return claims.Caller(), nil
 }

@@ -1,14 +1,19 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 	"github.com/google/uuid"
 )
 
@@ -28,6 +33,8 @@ type oauthError struct {
 	desc   string
 	class  error
 	cause  error
+	// retryAfter, when set, is sent as Retry-After (whole seconds).
+	retryAfter int
 }
 
 // Error returns the wire description, and the cause for the log.
@@ -95,11 +102,41 @@ func errInvalidClient() *oauthError {
 		class: errdef.ErrUnauthenticated}
 }
 
+// statusClientClosed is the status of a request whose client went away
+// (nginx's 499), so that the access log neither blames the server nor the
+// client's credentials.
+const statusClientClosed = 499
+
+// errClientGone answers a request whose context was cancelled: its client
+// closed the connection, and nothing failed that is worth an error.
+func errClientGone(cause error) *oauthError {
+	return &oauthError{status: statusClientClosed, code: "temporarily_unavailable", aadsts: 90033,
+		desc: "The request was cancelled by the client.", cause: cause}
+}
+
 // errTransient is a store failure while checking a request: the client
-// may retry.
+// may retry. A cancelled request is the client's doing, not the store's.
 func errTransient(cause error) *oauthError {
+	if errors.Is(cause, context.Canceled) {
+		return errClientGone(cause)
+	}
 	return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", aadsts: 90033,
 		desc: "A transient error has occurred. Please try again.", class: errdef.ErrUnavailable, cause: cause}
+}
+
+// errThrottled answers a sign-in the guard refused without checking it:
+// 429 with Entra's code for a sign-in locked after too many failures
+// (AADSTS50053, which Entra also gives for an address with malicious
+// activity), or, when the server is saturated with checks, 503 like a
+// transient error. Both carry Retry-After, which MSAL honours.
+func errThrottled(th *signin.Throttled) *oauthError {
+	if th.Busy {
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", aadsts: 90033,
+			desc: "A transient error has occurred: too many sign-ins are being checked. Please try again.", class: th, retryAfter: th.Seconds()}
+	}
+	return &oauthError{status: http.StatusTooManyRequests, code: "invalid_client", aadsts: 50053,
+		desc:  fmt.Sprintf("The sign-in is locked because of too many attempts with an incorrect client id or secret from this address. Try again in %d seconds.", th.Seconds()),
+		class: th, retryAfter: th.Seconds()}
 }
 
 func errSigning(cause error) *oauthError {
@@ -124,6 +161,12 @@ func toOAuth(err error) *oauthError {
 	if oe, ok := errors.AsType[*oauthError](err); ok {
 		return oe
 	}
+	if errors.Is(err, context.Canceled) {
+		return errClientGone(err)
+	}
+	if th, ok := errors.AsType[*signin.Throttled](err); ok {
+		return errThrottled(th)
+	}
 	for _, row := range classTable {
 		if errors.Is(err, row.class) {
 			return row.to()
@@ -142,6 +185,9 @@ func writeError(w http.ResponseWriter, err error) int {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"error": e.code, "error_description": fmt.Sprintf("AADSTS%d: %s", e.aadsts, e.desc), "error_codes": []int{e.aadsts},
@@ -155,6 +201,21 @@ func writeError(w http.ResponseWriter, err error) int {
 func errNoBearer() error {
 	return arm.Errorf(http.StatusUnauthorized, "AuthenticationFailed",
 		"Authentication failed. The 'Authorization' header is missing or not a Bearer token.").WithCause(errdef.ErrUnauthenticated)
+}
+
+// errWrongAudience is ARM's 401 for a valid token issued for another
+// resource, in ARM's words, with its allowed audiences and ours.
+func errWrongAudience(r *http.Request, c Claims) error {
+	var allowed []string
+	for _, a := range append(slices.Clone(armAudiences), arm.BaseURL(r)+"/") {
+		allowed = append(allowed, "'"+a+"'")
+	}
+	e := arm.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenAudience",
+		"The access token has been obtained for wrong audience or resource '%.256s'. It should exactly match with one of the allowed audiences %s.",
+		strings.Join(c.Audience, "','"), strings.Join(allowed, ","))
+	e.Challenge = fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="The access token has been obtained for wrong audience or resource."`,
+		arm.BaseURL(r), c.TenantID)
+	return e.WithCause(errdef.ErrUnauthenticated)
 }
 
 // errInvalidToken is ARM's 401 for a Bearer token that does not verify or

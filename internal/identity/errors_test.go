@@ -1,15 +1,18 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // Every row of the error table: the OAuth answer, its class, and what
@@ -34,6 +37,12 @@ func TestErrorTable(t *testing.T) {
 		{errInvalidClient(), 401, "invalid_client", 7000215, errdef.ErrUnauthenticated},
 		{errTransient(secret), 503, "temporarily_unavailable", 90033, errdef.ErrUnavailable},
 		{errSigning(secret), 500, "server_error", 90015, secret},
+		{&signin.Throttled{RetryAfter: 1500 * time.Millisecond}, 429, "invalid_client", 50053, errdef.ErrUnavailable},
+		{&signin.Throttled{RetryAfter: time.Second, Busy: true}, 503, "temporarily_unavailable", 90033, errdef.ErrUnavailable},
+		// A client that went away is neither a store fault nor bad
+		// credentials, however it reaches the table.
+		{errTransient(fmt.Errorf("sqlite begin: %w", context.Canceled)), 499, "temporarily_unavailable", 90033, context.Canceled},
+		{fmt.Errorf("look up client: %w", context.Canceled), 499, "temporarily_unavailable", 90033, context.Canceled},
 		// The router's refusals, in this envelope.
 		{arm.Errorf(413, "RequestEntityTooLarge", "too large").WithCause(errdef.ErrTooLarge), 413, "invalid_request", 90014, errdef.ErrTooLarge},
 		{arm.Errorf(400, "InvalidRequestContent", "unreadable").WithCause(errdef.ErrInvalidArgument), 400, "invalid_request", 900144, errdef.ErrInvalidArgument},
@@ -54,6 +63,10 @@ func TestErrorTable(t *testing.T) {
 		}
 		if w.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%v: headers %v", c.err, w.Header())
+		}
+		if _, throttled := errors.AsType[*signin.Throttled](c.err); throttled != (w.Header().Get("Retry-After") != "") ||
+			throttled && w.Header().Get("Retry-After") != "2" && w.Header().Get("Retry-After") != "1" {
+			t.Errorf("%v: Retry-After %q", c.err, w.Header().Get("Retry-After"))
 		}
 	}
 	for _, err := range []error{errNoBearer(), errInvalidToken()} {

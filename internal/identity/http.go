@@ -12,6 +12,8 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
@@ -169,12 +171,24 @@ func (s *Service) token(ctx context.Context, q *arm.Request) (*arm.Response, err
 	if audience == "" || strings.ContainsAny(audience, " \t") || len(audience) > 1024 {
 		return nil, errInvalidScope()
 	}
-	p, err := s.VerifySecret(ctx, clientID, secret)
-	if err != nil && !errors.Is(err, errdef.ErrUnauthenticated) {
-		return nil, errTransient(err)
+	// One sign-in attempt of clientID from the client's address: a wrong
+	// secret, or a client of another tenant, is a failure the guard counts.
+	var p meta.Principal
+	err = s.guard.Attempt(clientID, network.ClientAddr(q.HTTP.RemoteAddr, q.HTTP.Header.Values("X-Forwarded-For"), s.trusted), func() error {
+		var err error
+		if p, err = s.VerifySecret(ctx, clientID, secret); err == nil && tenant != "" && !strings.EqualFold(p.TenantID, tenant) {
+			return errBadCredentials
+		}
+		return err
+	})
+	if th, ok := errors.AsType[*signin.Throttled](err); ok {
+		return nil, errThrottled(th)
 	}
-	if err != nil || (tenant != "" && !strings.EqualFold(p.TenantID, tenant)) {
+	if errors.Is(err, errdef.ErrUnauthenticated) {
 		return nil, errInvalidClient()
+	}
+	if err != nil {
+		return nil, errTransient(err)
 	}
 	now := s.now()
 	tok, exp, err := s.Issue(Claims{

@@ -18,12 +18,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // Options tune a Service. The zero value is valid.
@@ -32,6 +34,14 @@ type Options struct {
 	TokenTTL time.Duration
 	// Now returns the current time; default time.Now (tests override it).
 	Now func() time.Time
+	// Guard throttles failed sign-ins at the token endpoint and bounds
+	// concurrent secret checks; share one with the data plane so that both
+	// count against one budget. Default: a Guard of its own, with
+	// signin's default limits.
+	Guard *signin.Guard
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// the token endpoint decides where a sign-in comes from.
+	TrustedProxies []netip.Prefix
 }
 
 // keyFile is the signing key's file name inside the key directory.
@@ -44,6 +54,10 @@ type Service struct {
 	kid   string
 	ttl   time.Duration
 	now   func() time.Time
+	// guard throttles failed sign-ins and bounds bcrypt work; trusted are
+	// the proxies whose X-Forwarded-For names the client.
+	guard   *signin.Guard
+	trusted []netip.Prefix
 
 	// cacheKey keys the verified-secret cache with an HMAC rather than a bare
 	// hash, so a memory dump does not give an offline oracle for secrets.
@@ -75,9 +89,12 @@ func New(store meta.Store, keyDir string, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	if o.Guard == nil {
+		o.Guard = signin.New(signin.Options{})
+	}
 	cacheKey := make([]byte, 32)
 	rand.Read(cacheKey)
-	return &Service{store: store, key: key, kid: kid, ttl: o.TokenTTL, now: o.Now, cacheKey: cacheKey,
+	return &Service{store: store, key: key, kid: kid, ttl: o.TokenTTL, now: o.Now, cacheKey: cacheKey, guard: o.Guard, trusted: o.TrustedProxies,
 		verified: map[[32]byte]verifiedSecret{}, flights: map[[32]byte]*flight{}, tokens: map[[32]byte]Claims{}}, nil
 }
 

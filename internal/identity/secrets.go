@@ -128,12 +128,16 @@ func (s *Service) AddSecret(ctx context.Context, clientID string) (string, error
 // principal, with Secrets left nil: verifiers do not leave this package.
 // Every credential failure (unknown client, wrong or expired secret)
 // returns the same error wrapping errdef.ErrUnauthenticated; a store
-// failure returns that error instead (not ErrUnauthenticated).
+// failure returns that error instead (not ErrUnauthenticated), and a
+// bcrypt comparison shed by the sign-in guard a *signin.Throttled.
 //
 // Successes are cached in memory for up to five minutes (never past the
 // secret's expiry), so a secret removed from the store keeps working on
 // this node for at most that long. Safe for concurrent use; concurrent
-// checks of the same credentials share one bcrypt comparison.
+// checks of the same credentials share one bcrypt comparison, which runs
+// in one of the guard's bounded slots. VerifySecret does not throttle
+// failures: the sign-in endpoints do (signin.Guard.Attempt), since they
+// know the client's address.
 func (s *Service) VerifySecret(ctx context.Context, clientID, secret string) (meta.Principal, error) {
 	if clientID == "" || secret == "" || len(clientID) > maxClientIDLen || len(secret) > maxSecretLen {
 		return meta.Principal{}, errBadCredentials
@@ -144,15 +148,24 @@ func (s *Service) VerifySecret(ctx context.Context, clientID, secret string) (me
 	var key [32]byte
 	mac.Sum(key[:0])
 
-	s.mu.Lock()
-	if v, ok := s.verified[key]; ok && s.now().Before(v.expires) {
-		s.mu.Unlock()
-		return v.principal, nil
-	}
-	if f, ok := s.flights[key]; ok {
+	for {
+		s.mu.Lock()
+		if v, ok := s.verified[key]; ok && s.now().Before(v.expires) {
+			s.mu.Unlock()
+			return v.principal, nil
+		}
+		f, ok := s.flights[key]
+		if !ok {
+			break // with s.mu held: this caller leads
+		}
 		s.mu.Unlock()
 		select {
 		case <-f.done:
+			// The leader's client went away: that ends its check, not
+			// this one's, which tries again.
+			if ctxEnded(f.err) && ctx.Err() == nil {
+				continue
+			}
 			return f.p, f.err
 		case <-ctx.Done():
 			return meta.Principal{}, ctx.Err()
@@ -162,10 +175,8 @@ func (s *Service) VerifySecret(ctx context.Context, clientID, secret string) (me
 	s.flights[key] = f
 	s.mu.Unlock()
 
-	// Followers share this result, so one caller's cancellation must not
-	// fail the others.
 	var until time.Time
-	f.p, until, f.err = s.checkSecret(context.WithoutCancel(ctx), clientID, secret)
+	f.p, until, f.err = s.checkSecret(ctx, clientID, secret)
 	s.mu.Lock()
 	delete(s.flights, key)
 	if f.err == nil {
@@ -176,8 +187,12 @@ func (s *Service) VerifySecret(ctx context.Context, clientID, secret string) (me
 	return f.p, f.err
 }
 
-// checkSecret does the uncached check, a store lookup and bcrypt, and
-// returns how long the success may be cached.
+func ctxEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// checkSecret does the uncached check, a store lookup and bcrypt (in one
+// of the guard's slots), and returns how long the success may be cached.
 func (s *Service) checkSecret(ctx context.Context, clientID, secret string) (meta.Principal, time.Time, error) {
 	var p meta.Principal
 	err := s.store.View(ctx, func(tx meta.Tx) (err error) {
@@ -185,28 +200,42 @@ func (s *Service) checkSecret(ctx context.Context, clientID, secret string) (met
 		return err
 	})
 	if errors.Is(err, errdef.ErrNotFound) {
-		bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(secret))
+		// As costly as a wrong secret, so that timing does not tell
+		// which client ids exist.
+		if err := s.guard.Check(ctx, func() { bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(secret)) }); err != nil {
+			return meta.Principal{}, time.Time{}, err
+		}
 		return meta.Principal{}, time.Time{}, errBadCredentials
 	}
 	if err != nil {
 		return meta.Principal{}, time.Time{}, fmt.Errorf("look up client: %w", err)
 	}
 	now := s.now()
-	for _, sh := range p.Secrets {
-		if !sh.ExpiresAt.IsZero() && !now.Before(sh.ExpiresAt) {
-			continue
-		}
-		h, ok := strings.CutPrefix(sh.Hash, hashPrefix)
-		if ok && bcrypt.CompareHashAndPassword([]byte(h), []byte(secret)) == nil {
-			until := now.Add(verifiedTTL)
-			if !sh.ExpiresAt.IsZero() && sh.ExpiresAt.Before(until) {
-				until = sh.ExpiresAt
+	match := -1
+	err = s.guard.Check(ctx, func() {
+		for i, sh := range p.Secrets {
+			if !sh.ExpiresAt.IsZero() && !now.Before(sh.ExpiresAt) {
+				continue
 			}
-			p.Secrets = nil
-			return p, until, nil
+			h, ok := strings.CutPrefix(sh.Hash, hashPrefix)
+			if ok && bcrypt.CompareHashAndPassword([]byte(h), []byte(secret)) == nil {
+				match = i
+				return
+			}
 		}
+	})
+	if err != nil {
+		return meta.Principal{}, time.Time{}, err
 	}
-	return meta.Principal{}, time.Time{}, errBadCredentials
+	if match < 0 {
+		return meta.Principal{}, time.Time{}, errBadCredentials
+	}
+	until := now.Add(verifiedTTL)
+	if exp := p.Secrets[match].ExpiresAt; !exp.IsZero() && exp.Before(until) {
+		until = exp
+	}
+	p.Secrets = nil
+	return p, until, nil
 }
 
 // remember caches a verified secret until the given time; s.mu must be

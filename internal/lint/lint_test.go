@@ -30,6 +30,7 @@ var rank = map[string]int{
 	"config":      1,
 	"egress":      2,
 	"network":     2,
+	"signin":      2,
 	"authz":       2,
 	"transfer":    2,
 	"audit":       2,

@@ -20,7 +20,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Store opens transactions.
+// Store opens transactions. A transaction whose ctx ends fails with an
+// error wrapping ctx's error (context.Canceled when a client went away), at
+// whatever point it ends, so callers can tell that from a store fault.
 type Store interface {
 	// View runs fn in a read-only transaction. fn must not keep tx.
 	View(ctx context.Context, fn func(tx Tx) error) error

@@ -83,6 +83,21 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 	if !ok || user == "" || pass == "" {
 		return caller{}, fmt.Errorf("malformed basic credentials: %w", errdef.ErrUnauthenticated)
 	}
+	// One sign-in attempt of user from the client's address, whichever
+	// kind of principal user turns out to be: failures are throttled
+	// (signin.Guard), so that guessing is slow and costs little CPU.
+	var who caller
+	err = s.guard.Attempt(user, s.clientAddr(r), func() error {
+		var err error
+		who, err = s.signIn(r, user, pass)
+		return err
+	})
+	return who, err
+}
+
+// signIn checks Basic credentials as a registry's admin user, a
+// repository token or a service principal, in that order.
+func (s *Service) signIn(r *http.Request, user, pass string) (caller, error) {
 	if who, ok, err := s.adminUser(r.Context(), user, pass); ok {
 		return who, err
 	}
@@ -90,8 +105,13 @@ func (s *Service) basic(r *http.Request, cred string) (caller, error) {
 		return who, err
 	}
 	p, err := s.tokens.VerifySecret(r.Context(), user, pass)
-	if err != nil {
+	if errors.Is(err, errdef.ErrUnauthenticated) {
 		return caller{}, fmt.Errorf("invalid credentials: %w", errdef.ErrUnauthenticated)
+	}
+	if err != nil {
+		// A store failure or a cancelled request says nothing about the
+		// credentials: it must not read as a wrong password.
+		return caller{}, fmt.Errorf("check credentials: %w", err)
 	}
 	return caller{principalID: p.ObjectID, tenantID: p.TenantID}, nil
 }
@@ -151,6 +171,10 @@ func (c caller) allows(typ, name, action string) bool {
 // the route's action), so clients fetch a better token (Docker token
 // spec); Basic callers that are known but not allowed get 403 DENIED.
 func (s *Service) challenge(w http.ResponseWriter, r *http.Request, c *call, rt route, err error) {
+	if !errors.Is(err, errdef.ErrUnauthenticated) && !errors.Is(err, errdef.ErrDenied) {
+		s.answerError(w, r, err) // a store failure, a cancelled request: no challenge
+		return
+	}
 	if errors.Is(err, errdef.ErrDenied) && !c.caller.bearer {
 		writeError(w, r, fail(codeDenied, "requested access to the resource is denied", err))
 		return
@@ -221,20 +245,24 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, hostReg str
 		writeError(w, r, fail(codeUnsupported, "method not allowed"))
 		return
 	}
-	if err != nil {
+	if errors.Is(err, errdef.ErrUnauthenticated) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, s.service(r, hostReg)))
 		writeError(w, r, fail(codeUnauthorized, "authentication required", err))
 		return
 	}
+	if err != nil {
+		s.answerError(w, r, err)
+		return
+	}
 	access, err := s.grant(r, hostReg, who, scopes)
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	now := time.Now()
 	tok, exp, err := s.tokens.Issue(s.claims(r, hostReg, who, grantAccess, access, now, s.tokenTTL))
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	resp := map[string]any{"token": tok, "access_token": tok, "expires_in": int(time.Until(exp).Seconds()), "issued_at": now.UTC().Format(time.RFC3339)}
@@ -267,15 +295,23 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request, hostReg 
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be access_token with an access_token")
 		return
 	}
+	// Only a token meant for us: a management token (az sends its ARM
+	// token) or one for ACR's resource, never one minted for another
+	// service that trusts our published key; and of the tenant the client
+	// names, when it names one.
 	claims, err := s.tokens.Verify(tok)
-	if err != nil || claims.GrantType != "" {
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not valid")
+	if err != nil || !claims.ForExchange() {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not valid, or not for the management plane or the registry")
+		return
+	}
+	if t := r.PostForm.Get("tenant"); t != "" && !strings.EqualFold(t, claims.TenantID) {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not of the tenant the request names")
 		return
 	}
 	who := caller{principalID: claims.ObjectID, tenantID: claims.TenantID}
 	rt, _, err := s.tokens.Issue(s.claims(r, hostReg, who, grantRefresh, nil, time.Now(), 3*time.Hour))
 	if err != nil {
-		writeError(w, r, err)
+		s.answerError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

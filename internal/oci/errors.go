@@ -1,11 +1,14 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // code is a distribution-spec error code
@@ -41,8 +44,8 @@ type apiError struct {
 	status int
 	msg    string
 	err    error // wrapped cause, for errors.Is and logs
-	// retryAfter is the Retry-After header (seconds), or "" for none.
-	retryAfter string
+	// retryAfter, when set, is sent as Retry-After (whole seconds).
+	retryAfter int
 }
 
 func (e *apiError) Error() string {
@@ -100,8 +103,8 @@ type classRow struct {
 	// msg, when set, replaces the error's text, whose cause (a file path,
 	// a driver message) is the server's business and not the client's.
 	msg string
-	// retryAfter is the Retry-After header the answer carries, if any.
-	retryAfter string
+	// retryAfter is the Retry-After (seconds) the answer carries, if any.
+	retryAfter int
 }
 
 // classTable is the one translation from errdef classes to data-plane
@@ -132,15 +135,15 @@ type classRow struct {
 // that matches wins, so problems with the caller come first, then with the
 // request, then with the current state, then with a dependency.
 var classTable = []classRow{
-	{errdef.ErrUnauthenticated, codeUnauthorized, http.StatusUnauthorized, "", ""},
-	{errdef.ErrDenied, codeDenied, http.StatusForbidden, "", ""},
-	{errdef.ErrTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge, "", ""},
-	{errdef.ErrInvalidArgument, codeNameInvalid, http.StatusBadRequest, "", ""},
-	{errdef.ErrNotFound, codeNameUnknown, http.StatusNotFound, "", ""},
-	{errdef.ErrAlreadyExists, codeDenied, http.StatusConflict, "", ""},
-	{errdef.ErrFailedPrecondition, codeDenied, http.StatusConflict, "", ""},
-	{errdef.ErrConflict, codeDenied, http.StatusConflict, "", ""},
-	{errdef.ErrUnavailable, codeUnavailable, http.StatusServiceUnavailable, "", ""},
+	{errdef.ErrUnauthenticated, codeUnauthorized, http.StatusUnauthorized, "", 0},
+	{errdef.ErrDenied, codeDenied, http.StatusForbidden, "", 0},
+	{errdef.ErrTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge, "", 0},
+	{errdef.ErrInvalidArgument, codeNameInvalid, http.StatusBadRequest, "", 0},
+	{errdef.ErrNotFound, codeNameUnknown, http.StatusNotFound, "", 0},
+	{errdef.ErrAlreadyExists, codeDenied, http.StatusConflict, "", 0},
+	{errdef.ErrFailedPrecondition, codeDenied, http.StatusConflict, "", 0},
+	{errdef.ErrConflict, codeDenied, http.StatusConflict, "", 0},
+	{errdef.ErrUnavailable, codeUnavailable, http.StatusServiceUnavailable, "", 0},
 	{errdef.ErrInsufficientStorage, codeUnavailable, http.StatusServiceUnavailable,
 		"the registry is out of storage space; retry later", storageRetryAfter},
 }
@@ -148,19 +151,39 @@ var classTable = []classRow{
 // storageRetryAfter is how long a client should wait before retrying on a
 // full disk: long enough for garbage collection or an operator to free
 // space, short enough for a push to recover within its retries.
-const storageRetryAfter = "60"
+const storageRetryAfter = 60
 
 // codeInternal answers a genuine server fault (storage I/O, a bug): an
 // error that is neither an apiError nor of an errdef class.
 const codeInternal code = "INTERNAL_ERROR"
 
-// toAPIError finds the wire form of err: the first apiError in its chain,
-// else a NAME_INVALID for a bad name, else its class's row, else a 500
-// whose message does not leak the cause.
+// statusClientClosed is the status of a request whose client went
+// away before it was answered (nginx's 499): its context was cancelled,
+// so whatever failed after that is no fault of the server nor of the
+// client's credentials. It is what the access log and metrics record; a
+// client that only half-closed its socket may still read it.
+const statusClientClosed = 499
+
+// toAPIError finds the wire form of err: 499 for a request its client
+// abandoned (whatever failed because of that), else the first apiError in
+// its chain, else a NAME_INVALID for a bad name, else its class's row,
+// else a 500 whose message does not leak the cause.
 func toAPIError(err error) *apiError {
+	if errors.Is(err, context.Canceled) {
+		return &apiError{code: codeUnavailable, status: statusClientClosed, msg: "the client closed the request", err: err}
+	}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	// A sign-in the guard refused: too many failures from this client
+	// (TOOMANYREQUESTS, the spec's code for it), or a server saturated
+	// with secret checks (503). Either may retry after a while.
+	if th, ok := errors.AsType[*signin.Throttled](err); ok {
+		if th.Busy {
+			return &apiError{code: codeUnavailable, status: http.StatusServiceUnavailable, msg: th.Error(), err: err, retryAfter: th.Seconds()}
+		}
+		return &apiError{code: codeTooManyRequests, status: http.StatusTooManyRequests, msg: th.Error(), err: err, retryAfter: th.Seconds()}
 	}
 	var ni nameInvalid
 	if errors.As(err, &ni) {
@@ -191,8 +214,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) *apiError {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.Header().Del("Docker-Content-Digest")
-	if ae.retryAfter != "" {
-		w.Header().Set("Retry-After", ae.retryAfter)
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	w.WriteHeader(ae.status)
 	if r.Method != http.MethodHead {

@@ -1,16 +1,20 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // specCodes are the codes distribution-spec v1.1.1 allows in a 4xx body
@@ -89,8 +93,8 @@ func TestClassTable(t *testing.T) {
 			if rec.Code != row.status || got.Code != row.code || got.Message != msg {
 				t.Errorf("got %d %s %q, want %d %s %q", rec.Code, got.Code, got.Message, row.status, row.code, msg)
 			}
-			if ra := rec.Header().Get("Retry-After"); ra != row.retryAfter {
-				t.Errorf("Retry-After %q, want %q", ra, row.retryAfter)
+			if ra, want := rec.Header().Get("Retry-After"), retryAfterHeader(row.retryAfter); ra != want {
+				t.Errorf("Retry-After %q, want %q", ra, want)
 			}
 			if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable || got.Code == codeInternal {
 				t.Errorf("class %v ends as %d %s", class, rec.Code, got.Code)
@@ -160,6 +164,38 @@ func TestServerFault(t *testing.T) {
 	}
 }
 
+// TestClientGone: a request whose client went away is 499, never a 500
+// nor the 401 of the authentication it interrupted.
+func TestClientGone(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("sqlite begin: %w", context.Canceled),
+		fail(codeUnauthorized, "authentication required", fmt.Errorf("check credentials: %w", context.Canceled)),
+	} {
+		if rec, env := writeAndRead(t, http.MethodGet, err); rec.Code != statusClientClosed || env.Errors[0].Code != codeUnavailable {
+			t.Errorf("%v: got %d %s", err, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestThrottled: a sign-in the guard refused is TOOMANYREQUESTS (or 503
+// when the server is saturated), with Retry-After.
+func TestThrottled(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   code
+		retry  string
+	}{
+		{&signin.Throttled{RetryAfter: 11500 * time.Millisecond}, 429, codeTooManyRequests, "12"},
+		{fmt.Errorf("sign in: %w", &signin.Throttled{RetryAfter: time.Second, Busy: true}), 503, codeUnavailable, "1"},
+	} {
+		rec, env := writeAndRead(t, http.MethodGet, c.err)
+		if rec.Code != c.status || env.Errors[0].Code != c.code || rec.Header().Get("Retry-After") != c.retry {
+			t.Errorf("%v: got %d %v %s", c.err, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+}
+
 // TestCodeStatus: every code handlers use has a status, and none is a 500.
 func TestCodeStatus(t *testing.T) {
 	for c := range specCodes {
@@ -172,4 +208,11 @@ func TestCodeStatus(t *testing.T) {
 			t.Errorf("%s answers %d", c, s)
 		}
 	}
+}
+
+func retryAfterHeader(seconds int) string {
+	if seconds == 0 {
+		return ""
+	}
+	return strconv.Itoa(seconds)
 }

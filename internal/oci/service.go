@@ -21,6 +21,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/network"
+	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
 
 // Tokens is what the data plane needs from the token service.
@@ -45,7 +46,10 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed when
 	// network rules decide where a request comes from.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// Guard throttles failed Basic sign-ins and bounds concurrent secret
+	// checks; share the token service's. Default: one of its own.
+	Guard  *signin.Guard
+	Logger *slog.Logger
 }
 
 // Service serves the data plane.
@@ -57,6 +61,7 @@ type Service struct {
 	uploadTTL time.Duration
 	tokenTTL  time.Duration
 	trusted   []netip.Prefix
+	guard     *signin.Guard
 	log       *slog.Logger
 	bufs      sync.Pool // *[]byte copy buffers
 	// tokenChecks caches repository-token password checks.
@@ -66,7 +71,10 @@ type Service struct {
 // New returns a data-plane Service.
 func New(o Options) *Service {
 	s := &Service{meta: o.Meta, blobs: o.Content, tokens: o.Tokens, suffix: strings.ToLower(o.LoginServerSuffix),
-		uploadTTL: o.UploadTTL, tokenTTL: o.TokenTTL, trusted: o.TrustedProxies, log: o.Logger}
+		uploadTTL: o.UploadTTL, tokenTTL: o.TokenTTL, trusted: o.TrustedProxies, guard: o.Guard, log: o.Logger}
+	if s.guard == nil {
+		s.guard = signin.New(signin.Options{})
+	}
 	if s.uploadTTL <= 0 {
 		s.uploadTTL = 24 * time.Hour
 	}
@@ -178,7 +186,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.As(err, &denied) {
 				err = fail(codeDenied, denied.Error(), err)
 			}
-			writeError(w, r, err)
+			s.answerError(w, r, err)
 			return
 		}
 	}
@@ -207,8 +215,15 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = s.referrers(w, r, c)
 	}
 	if err != nil {
-		if ae := writeError(w, r, err); ae.status >= 500 {
-			s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
-		}
+		s.answerError(w, r, err)
+	}
+}
+
+// answerError writes err and logs a server fault. A request whose client
+// went away is answered 499 (toAPIError) and not logged here: the access
+// log records it.
+func (s *Service) answerError(w http.ResponseWriter, r *http.Request, err error) {
+	if ae := writeError(w, r, err); ae.status >= 500 {
+		s.log.ErrorContext(r.Context(), "data plane failure", "path", r.URL.Path, "err", err)
 	}
 }

@@ -93,9 +93,16 @@ func (s *Service) tokenUser(r *http.Request, user, pass string) (caller, bool, e
 	if !authz.ValidTokenName(user) {
 		return caller{}, false, nil // a service principal's client id, or nobody's
 	}
+	// The candidates are read in one transaction; their bcrypt checks run
+	// after it, in the guard's bounded slots, so that no read transaction
+	// waits on them.
+	type candidate struct {
+		key    string
+		in     authz.TokenSignIn
+		hashes map[string]string
+	}
 	var found bool
-	var who caller
-	now := time.Now()
+	var cands []candidate
 	err := s.meta.View(r.Context(), func(tx meta.Tx) error {
 		regs, err := s.tokenRegistries(tx, r, user)
 		if err != nil {
@@ -107,30 +114,35 @@ func (s *Service) tokenUser(r *http.Request, user, pass string) (caller, bool, e
 				continue
 			}
 			found = true
+			if errors.Is(err, errdef.ErrUnauthenticated) {
+				continue // disabled
+			}
 			if err != nil {
-				if errors.Is(err, errdef.ErrUnauthenticated) {
-					continue // disabled
-				}
 				return err
 			}
-			id := s.tokenChecks.id(in.Stamp, pass)
-			if !s.tokenChecks.known(id, now) {
-				if authz.CheckTokenPassword(in, hashes, pass, now) != nil {
-					continue
-				}
-				s.tokenChecks.remember(id, now)
-			}
-			who = caller{principalID: tokenPrincipal + reg.Key + ":" + in.Token.Name}
-			return nil
+			cands = append(cands, candidate{key: reg.Key, in: in, hashes: hashes})
 		}
 		return nil
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return caller{}, true, err
-	case who.principalID != "":
-		return who, true, nil
-	case found:
+	}
+	now := time.Now()
+	for _, c := range cands {
+		id := s.tokenChecks.id(c.in.Stamp, pass)
+		if !s.tokenChecks.known(id, now) {
+			var match bool
+			if err := s.guard.Check(r.Context(), func() { match = authz.CheckTokenPassword(c.in, c.hashes, pass, now) == nil }); err != nil {
+				return caller{}, true, err
+			}
+			if !match {
+				continue
+			}
+			s.tokenChecks.remember(id, now)
+		}
+		return caller{principalID: tokenPrincipal + c.key + ":" + c.in.Token.Name}, true, nil
+	}
+	if found {
 		return caller{}, true, errors.Join(errors.New("invalid token credentials"), errdef.ErrUnauthenticated)
 	}
 	return caller{}, false, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,15 +77,22 @@ func (s *Server) chain(next http.Handler) http.Handler {
 				bytesIn = body.n
 			}
 			s.metrics.observe(plane, route, r.Method, rw.status, elapsed, bytesIn, rw.n)
-			lvl := slog.LevelInfo
-			if rw.status >= 500 {
-				lvl = slog.LevelError
-			}
-			s.log.Log(ctx, lvl, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			s.log.Log(ctx, logLevel(rw.status, r.Context().Err()), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", bytesIn, "bytes_out", rw.n, "remote", r.RemoteAddr)
 		}()
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// logLevel is the access log's level for an answer: ERROR for a server
+// fault, INFO otherwise. A request whose client went away (its context
+// cancelled, ctxErr) is INFO whatever was answered: what failed after the
+// client hung up is not a fault worth an operator's attention.
+func logLevel(status int, ctxErr error) slog.Level {
+	if status >= 500 && !errors.Is(ctxErr, context.Canceled) {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }
 
 // routeLabel names the route for metrics without parsing the path twice in

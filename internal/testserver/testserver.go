@@ -275,6 +275,27 @@ func (s *Server) CreateRegistry(t testing.TB, rg, name, sku string) {
 	}
 }
 
+// CPUTime returns the CPU time (user plus system) the server process has
+// used so far, from /proc/<pid>/stat (Linux; clock ticks of 1/100 s, the
+// USER_HZ every Linux ABI fixes).
+func (s *Server) CPUTime(t testing.TB) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("read the server's CPU time: %v", err)
+	}
+	// The command name (field 2) may hold spaces; fields 14 and 15 (utime,
+	// stime) count from the closing parenthesis.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var utime, stime int64
+	if len(fields) < 13 {
+		t.Fatalf("unexpected /proc stat: %s", b)
+	}
+	fmt.Sscan(fields[11], &utime)
+	fmt.Sscan(fields[12], &stime)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // Logs returns what the server printed so far.
 func (s *Server) Logs() string {
 	s.log.mu.Lock()

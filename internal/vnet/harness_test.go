@@ -58,7 +58,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { store.Close() })
 	now := time.Now().UTC()
 	err = store.Update(ctx, func(tx meta.Tx) error {
-		if err := tx.PutSubscription(meta.Subscription{ID: sub, TenantID: "t", DisplayName: "test", CreatedAt: time.Now().UTC()}); err != nil {
+		if err := tx.PutSubscription(meta.Subscription{ID: sub, TenantID: tenant, DisplayName: "test", CreatedAt: time.Now().UTC()}); err != nil {
 			return err
 		}
 		if err := tx.PutResource(authz.NewAssignment("a1", "/subscriptions/"+sub, authz.OwnerRoleID, owner)); err != nil {

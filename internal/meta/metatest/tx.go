@@ -164,8 +164,36 @@ func testCancelled(t *testing.T, s meta.Store) {
 	if err == nil {
 		t.Fatal("Update with a cancelled context succeeded")
 	}
-	if err := s.View(ctx, func(tx meta.Tx) error { return nil }); err == nil {
-		t.Fatal("View with a cancelled context succeeded")
+	if err := s.View(ctx, func(tx meta.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("View with a cancelled context: %v, want context.Canceled", err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update with a cancelled context: %v, want context.Canceled", err)
+	}
+	// Cancelled while under way (a client that went away mid-request):
+	// whatever the transaction was doing, its error says so.
+	for name, run := range map[string]func(context.Context, func(meta.Tx) error) error{"View": s.View, "Update": s.Update} {
+		ctx, cancel := context.WithCancel(t.Context())
+		err := run(ctx, func(tx meta.Tx) error {
+			cancel()
+			_, err := tx.ListTenants()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: a read after the context ended: %v, want context.Canceled", name, err)
+			}
+			return err
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s cancelled under way: %v, want context.Canceled", name, err)
+		}
+		ctx, cancel = context.WithCancel(t.Context())
+		err = run(ctx, func(tx meta.Tx) error {
+			_, err := tx.ListTenants()
+			cancel()
+			return err
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s cancelled before commit: %v, want context.Canceled", name, err)
+		}
 	}
 	view(t, s, func(tx meta.Tx) error {
 		_, err := tx.GetResource("/subscriptions/s/c")

@@ -136,16 +136,27 @@ func (s *Store) Update(ctx context.Context, fn func(tx meta.Tx) error) error {
 func run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx meta.Tx) error) error {
 	stx, err := db.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("sqlite begin: %w", classify(err))
+		return fmt.Errorf("sqlite begin: %w", ended(ctx, classify(err)))
 	}
 	defer stx.Rollback() // a no-op (sql.ErrTxDone) after Commit
 	if err := fn(&tx{tx: stx}); err != nil {
-		return err
+		return ended(ctx, err)
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("sqlite commit: %w", classify(err))
+		return fmt.Errorf("sqlite commit: %w", ended(ctx, classify(err)))
 	}
 	return nil
+}
+
+// ended makes err say that ctx ended, when it did: database/sql rolls the
+// transaction back then, and what was under way fails with sql.ErrTxDone
+// or a driver error rather than ctx's error, which callers need to tell a
+// client that went away from a store fault (meta.Store).
+func ended(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", err, cerr)
+	}
+	return err
 }
 
 // tx implements meta.Tx on one *sql.Tx; its methods are spread over
