@@ -141,6 +141,9 @@ func fnReference(s *scope, a args) (any, error) {
 	if s.resolver == nil {
 		return nil, fmt.Errorf("reference('%s') cannot be used here: %w", id, errDeferred)
 	}
+	if err := s.callResolver(); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(id, "/") {
 		declared, ok := s.declared[strings.ToLower(id)]
 		if !ok {
@@ -149,6 +152,14 @@ func fnReference(s *scope, a args) (any, error) {
 		id = declared
 	}
 	return s.resolver.Reference(id, api, full)
+}
+
+// callResolver counts a call of the Resolver against maxCalls.
+func (s *scope) callResolver() error {
+	if s.calls++; s.calls > maxCalls {
+		return fmt.Errorf("the template calls reference() and list*() more than %d times: %w", maxCalls, errBudget)
+	}
+	return nil
 }
 
 // fnList is every list* function, such as listCredentials(resourceId,
@@ -167,6 +178,9 @@ func fnList(s *scope, a args) (any, error) {
 	}
 	if s.resolver == nil {
 		return nil, fmt.Errorf("%s('%s') cannot be used here: %w", a.fn, id, errDeferred)
+	}
+	if err := s.callResolver(); err != nil {
+		return nil, err
 	}
 	return s.resolver.List(a.fn, id, api, a.at(2))
 }
