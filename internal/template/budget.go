@@ -48,7 +48,7 @@ const (
 	maxWork = 256 << 20
 	// maxCalls caps the reference() and list*() calls of one deployment,
 	// each a request to the management plane.
-	maxCalls = 4 * maxResources
+	maxCalls = 2 * maxResources
 )
 
 // errBudget marks an evaluation stopped by one of the budgets above: an
@@ -166,13 +166,13 @@ func (s *scope) hold(n int) error {
 	return nil
 }
 
-// expand adds n to the template's expanded size, which may not pass
-// maxTemplate.
+// expand adds n to the template's expanded size, or refuses to where it
+// would pass maxTemplate.
 func (s *scope) expand(n int) error {
-	s.expanded += n
-	if s.expanded > maxTemplate {
+	if s.expanded+n > maxTemplate {
 		return fmt.Errorf("the template exceeds %d bytes once its copies, variables, parameters and outputs are expanded: %w", maxTemplate, errTooLarge)
 	}
+	s.expanded += n
 	return nil
 }
 

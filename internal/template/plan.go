@@ -45,7 +45,10 @@ var bodyKeys = []string{"location", "sku", "tags", "properties", "identity", "ki
 // Plan evaluates the template's parameters (given, else their defaults),
 // its variables and its resources' headers for a deployment into env, and
 // orders the resources by dependsOn. Errors are *Error, with the path of
-// the fault.
+// the fault. The plan, its bodies and its outputs are evaluated within
+// ARM's limits and the budgets of budget.go; an error for a template too
+// large once expanded wraps errdef.ErrTooLarge (ARM's
+// DeploymentJobSizeExceeded), the rest are ARM's InvalidTemplate.
 func (t Template) Plan(given map[string]any, env Env) (*Plan, error) {
 	return plan(t, given, newScope(env))
 }
@@ -307,7 +310,7 @@ func checkType(spec ParameterSpec, v any) error {
 		_, ok = v.(map[string]any)
 	case "":
 	default:
-		return fmt.Errorf("unknown parameter type %q", spec.Type)
+		return fmt.Errorf("unknown parameter type %q", brief(spec.Type))
 	}
 	if !ok {
 		return fmt.Errorf("the value is not of type %s", spec.Type)

@@ -240,7 +240,7 @@ func (s *scope) variable(k string) (any, int, error) {
 	}
 	raw, ok := lookupFold(s.varExprs, k)
 	if !ok {
-		return nil, 0, fmt.Errorf("the template variable '%s' is not found", k)
+		return nil, 0, fmt.Errorf("the template variable '%s' is not found", brief(k))
 	}
 	if s.evaluating[key] {
 		return nil, 0, fmt.Errorf("the template variable '%s' refers to itself", k)

@@ -14,7 +14,7 @@ func fnParameters(s *scope, a args) (any, error) {
 	}
 	v, c, ok := s.parameter(k)
 	if !ok {
-		return nil, fmt.Errorf("the template parameter '%s' is not found", k)
+		return nil, fmt.Errorf("the template parameter '%s' is not found", brief(k))
 	}
 	return sized{v, c}, nil
 }
@@ -240,7 +240,7 @@ func fnInt(_ *scope, a args) (any, error) {
 	case string:
 		var n int64
 		if _, err := fmt.Sscanf(strings.TrimSpace(x), "%d", &n); err != nil {
-			return nil, fmt.Errorf("int(): %q is not an integer", x)
+			return nil, fmt.Errorf("int(): %q is not an integer", brief(x))
 		}
 		return float64(n), nil
 	}

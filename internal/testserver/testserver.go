@@ -209,6 +209,10 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
+// PID is the server process's id, for tests that watch what it uses (for
+// example /proc/<pid>/status on Linux).
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Exited reports the process state after Stop or Kill.
 func (s *Server) Exited() *os.ProcessState { return s.cmd.ProcessState }
 
