@@ -218,6 +218,7 @@ func counts(t Template) error {
 		n, max     int
 	}{
 		{"parameters", "parameters", len(t.Parameters), maxParameters},
+		{"variables", "variables", variableCount(t.Variables), maxVariables},
 		{"outputs", "outputs", len(t.Outputs), maxOutputs},
 		{"resources", "resources", len(t.Resources), maxResources},
 	} {
@@ -226,6 +227,18 @@ func counts(t Template) error {
 		}
 	}
 	return nil
+}
+
+// variableCount counts a template's variables, those of a variables copy
+// element one by one.
+func variableCount(vars map[string]any) int {
+	n := len(vars)
+	for k, v := range vars {
+		if specs, ok := v.([]any); ok && strings.EqualFold(k, "copy") {
+			n += len(specs) - 1
+		}
+	}
+	return n
 }
 
 // decl is a template resource with its copy loop expanded.

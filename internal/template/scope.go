@@ -322,8 +322,5 @@ func (s *scope) declareVariables(vars map[string]any) error {
 			s.varExprs[n] = varCopy{name: n, count: count, input: input}
 		}
 	}
-	if len(s.varExprs) > maxVariables {
-		return fmt.Errorf("The number of template variables limit exceeded. Limit: '%d' and actual: '%d': %w", maxVariables, len(s.varExprs), errBudget)
-	}
 	return nil
 }
