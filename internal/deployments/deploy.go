@@ -21,7 +21,9 @@ import (
 // parse reads az's JSONC body and plans the deployment.
 func (s *Service) parse(ctx context.Context, q *arm.Request) (request, *template.Plan, template.Env, error) {
 	var req request
-	if err := json.Unmarshal(template.NormalizeJSONC(q.Body()), &req); err != nil {
+	if err := template.Decode(q.Body(), &req); errors.Is(err, errdef.ErrTooLarge) {
+		return req, nil, template.Env{}, errJobSize("template", err)
+	} else if err != nil {
 		return req, nil, template.Env{}, invalid("template", fmt.Errorf("the request content is not valid JSON: %v", err))
 	}
 	if m := req.Properties.Mode; m != "" && !strings.EqualFold(m, "Incremental") {
@@ -53,11 +55,9 @@ func (s *Service) parse(ctx context.Context, q *arm.Request) (request, *template
 	if err == nil {
 		err = pl.Preflight()
 	}
-	if err != nil {
-		var te *template.Error
-		if errors.As(err, &te) {
-			return req, nil, template.Env{}, invalid(te.Path, errors.New(te.Message))
-		}
+	if te := (*template.Error)(nil); errors.As(err, &te) {
+		return req, nil, template.Env{}, templateError("", err)
+	} else if err != nil {
 		return req, nil, template.Env{}, err
 	}
 	return req, pl, env, nil
@@ -93,7 +93,7 @@ func (s *Service) put(ctx context.Context, q *arm.Request) (*arm.Response, error
 	for _, p := range pl.Resources {
 		body, err := pl.Body(p, res)
 		if err != nil {
-			details = append(details, map[string]string{"code": "InvalidTemplate", "message": err.Error(), "target": p.ID})
+			details = append(details, map[string]string{"code": arm.ToError(templateError("", err)).Code, "message": err.Error(), "target": p.ID})
 			failed = true
 			break
 		}
@@ -113,9 +113,9 @@ func (s *Service) put(ctx context.Context, q *arm.Request) (*arm.Response, error
 	outputs := map[string]any{}
 	if failure == nil {
 		for name, o := range req.Properties.Template.Outputs {
-			v, ok, err := pl.Output(o, res)
+			v, ok, err := pl.Output(name, res)
 			if err != nil {
-				failure = invalid("outputs."+name, err)
+				failure = templateError("outputs."+name, err)
 				recorded = failure
 				break
 			}

@@ -1,11 +1,13 @@
 package deployments
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/template"
 )
 
 // The provider's ARM errors, in one place (STYLE rule 5).
@@ -14,6 +16,32 @@ import (
 func invalid(path string, err error) error {
 	e := arm.Errorf(http.StatusBadRequest, "InvalidTemplate", "Deployment template validation failed: '%s: %v'.", path, err).
 		WithCause(errdef.ErrInvalidArgument)
+	e.Target = path
+	return e
+}
+
+// templateError is the ARM answer to an error of the template language:
+// DeploymentJobSizeExceeded when the template is too large, else
+// InvalidTemplate, at the error's path (a *template.Error's own, or else
+// path).
+func templateError(path string, err error) error {
+	msg := err
+	var te *template.Error
+	if errors.As(err, &te) {
+		path, msg = te.Path, errors.New(te.Message)
+	}
+	if errors.Is(err, errdef.ErrTooLarge) {
+		return errJobSize(path, msg)
+	}
+	return invalid(path, msg)
+}
+
+// errJobSize is ARM's answer to a template that is too large once its
+// copies, variables and parameters are expanded, or to a request too large
+// once decoded.
+func errJobSize(path string, err error) error {
+	e := arm.Errorf(http.StatusBadRequest, "DeploymentJobSizeExceeded", "The deployment exceeds the template size limit: '%s: %v'.", path, err).
+		WithCause(errdef.ErrTooLarge)
 	e.Target = path
 	return e
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ func TestBudgets(t *testing.T) {
 		"uniqueString join":  {expr: "[uniqueString(" + strings.Repeat("variables('big'), ", 100) + "'')]", vars: map[string]any{"big": big}},
 		"doubling variables": {expr: "[variables('v30')]", vars: doubling(30)},
 		"a variable chain":   {expr: "[variables('c0')]", vars: chain(maxVariableDepth + 1)},
-		"work": {expr: "[createArray(" + strings.Repeat("length(variables('huge')), ", 400) + "0)]",
+		"work": {expr: "[createArray(" + strings.Repeat("indexOf(variables('huge'), 'x'), ", 400) + "0)]",
 			vars: map[string]any{"huge": "[padLeft('', 10000)]", "x": "y"}},
 	}
 	for name, c := range cases {
@@ -41,7 +43,8 @@ func TestBudgets(t *testing.T) {
 				s.varExprs = c.vars
 			}
 			if name == "work" {
-				s.variables["huge"] = strings.Repeat("h", 3<<20) // as a parameter might be
+				huge := strings.Repeat("h", 3<<20) // as a parameter might be
+				s.variables["huge"] = sized{huge, measure(huge, maxValue)}
 			}
 			start := time.Now()
 			_, err := s.evalString(c.expr)
@@ -98,7 +101,7 @@ func TestPlanBudgets(t *testing.T) {
 	for _, c := range []struct{ template, path string }{
 		{`{"resources":[{"type":"A.B/c","apiVersion":"1","name":"x","properties":` + bomb + `}]}`, "resources[0].properties"},
 		{`{"resources":[{"type":"A.B/c","apiVersion":"1","name":"[concat('x', copyIndex())]","copy":{"name":"l","count":500}},
-			{"type":"A.B/c","apiVersion":"1","name":"[concat('y', copyIndex())]","copy":{"name":"m","count":301}}]}`, "resources[1]"},
+			{"type":"A.B/c","apiVersion":"1","name":"[concat('y', copyIndex())]","copy":{"name":"m","count":301}}]}`, "resources"},
 	} {
 		start := time.Now()
 		pl, err := parseTemplate(t, c.template).Plan(nil, Env{SubscriptionID: "s", ResourceGroup: "g"})
@@ -115,20 +118,56 @@ func TestPlanBudgets(t *testing.T) {
 	}
 }
 
-// measure never says a decoded value is larger than its JSON, so a
-// parameter that fit in the request body fits maxValue.
-func TestMeasureIsALowerBound(t *testing.T) {
+// measure bounds a value's JSON, so that marshal never encodes more than
+// it checked, escapes included.
+func TestMeasureBoundsJSON(t *testing.T) {
+	values := []any{"<>&\"\\\x00\x1f", "\u2028\u2029é", "\xff\xfe\xfd", strings.Repeat("<", 1000), float64(-1.2345678901234567e-308),
+		make([]any, 1000), []any{map[string]any{"<k>": "\xff", "": []any{}}}, map[string]any{"\x01": float64(1e300)}}
 	for _, doc := range []string{`1`, `-12.5e3`, `true`, `null`, `""`, `"a\nb\u00e9"`, `[]`, `{}`, `[1,2,3]`, `[[],[[]],{}]`,
 		`{"a":1,"bb":[true,false,null],"c":{"d":"e"}}`, `{"k":{"k":{"k":{"k":[0,0,0,0,0,0,0,0]}}}}`} {
 		var v any
 		if err := json.Unmarshal([]byte(doc), &v); err != nil {
 			t.Fatal(err)
 		}
-		if n := measure(v, maxValue); n > len(doc) {
-			t.Errorf("%s: measured %d bytes, more than its %d", doc, n, len(doc))
+		values = append(values, v)
+	}
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := measure(v, maxValue); n < len(b) {
+			t.Errorf("%.60s: measured %d bytes, less than its JSON's %d", b, n, len(b))
 		}
 	}
-	if n := measure(make([]any, 1000), 10); n > 12 {
+	if n := measure(make([]any, 1000), 10); n > 10+arrayCost+scalarCost {
 		t.Errorf("measure went on to %d past a limit of 10", n)
+	}
+}
+
+// measure bounds what a value takes in memory (within 1%), shape by shape, and weigh
+// bounds measure for the JSON a value is decoded from.
+func TestMeasureBoundsMemory(t *testing.T) {
+	for _, elem := range []string{`0`, `1.5`, `true`, `""`, `"abcdefghijklmnopqrstuvwxyz"`, `[]`, `[0]`, `{}`, `{"a":1}`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`, `{"k":{"k":[{"k":"v"}]}}`} {
+		doc := "[" + strings.Repeat(elem+",", 9999) + elem + "]"
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var v any
+		if err := json.Unmarshal([]byte(doc), &v); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held := int(after.HeapAlloc) - int(before.HeapAlloc)
+		n := measure(v, math.MaxInt)
+		if n+n/100 < held { // 1%: the decoded value's own interface, and the runtime's noise
+			t.Errorf("%s: measured %d bytes, less than the %d it holds", elem, n, held)
+		}
+		if w := weigh(doc); w < n {
+			t.Errorf("%s: weighed %d bytes, less than the %d measured", elem, w, n)
+		}
+		runtime.KeepAlive(v)
 	}
 }

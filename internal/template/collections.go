@@ -118,6 +118,10 @@ func fnItems(_ *scope, a args) (any, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// Each property becomes an object of its own: {key, value}.
+	if err := fits(a.fn, arrayCost+len(m)*(scalarCost+objectCost+groupCost+2*entryCost+len("keyvalue"))); err != nil {
+		return nil, err
+	}
 	out := make([]any, len(keys))
 	for i, k := range keys {
 		out[i] = map[string]any{"key": k, "value": m[k]}

@@ -139,16 +139,28 @@ func fnReference(s *scope, a args) (any, error) {
 		full = true
 	}
 	if s.resolver == nil {
-		return nil, fmt.Errorf("reference('%s') cannot be used here: %w", id, errDeferred)
+		return nil, fmt.Errorf("reference('%s') cannot be used here: %w", brief(id), errDeferred)
+	}
+	if err := s.callResolver(); err != nil {
+		return nil, err
 	}
 	if !strings.HasPrefix(id, "/") {
 		declared, ok := s.declared[strings.ToLower(id)]
 		if !ok {
-			return nil, fmt.Errorf("reference('%s'): no resource of that name is declared in the template; pass a resource id", id)
+			return nil, fmt.Errorf("reference('%s'): no resource of that name is declared in the template; pass a resource id", brief(id))
 		}
 		id = declared
 	}
 	return s.resolver.Reference(id, api, full)
+}
+
+// callResolver counts a call of the Resolver against maxCalls.
+func (s *scope) callResolver() error {
+	if s.calls >= maxCalls {
+		return fmt.Errorf("the template calls reference() and list*() more than %d times: %w", maxCalls, errBudget)
+	}
+	s.calls++
+	return nil
 }
 
 // fnList is every list* function, such as listCredentials(resourceId,
@@ -166,7 +178,10 @@ func fnList(s *scope, a args) (any, error) {
 		return nil, err
 	}
 	if s.resolver == nil {
-		return nil, fmt.Errorf("%s('%s') cannot be used here: %w", a.fn, id, errDeferred)
+		return nil, fmt.Errorf("%s('%s') cannot be used here: %w", a.fn, brief(id), errDeferred)
+	}
+	if err := s.callResolver(); err != nil {
+		return nil, err
 	}
 	return s.resolver.List(a.fn, id, api, a.at(2))
 }
@@ -190,7 +205,7 @@ func fnCopyIndex(s *scope, a args) (any, error) {
 		if loop == "" {
 			return nil, fmt.Errorf("copyIndex() is used outside of a copy loop")
 		}
-		return nil, fmt.Errorf("copyIndex('%s') names no enclosing copy loop", loop)
+		return nil, fmt.Errorf("copyIndex('%s') names no enclosing copy loop", brief(loop))
 	}
 	return float64(i + offset), nil
 }

@@ -9,25 +9,32 @@ import (
 // evalString evaluates a template expression string; "[[" escapes a
 // literal bracket.
 func (s *scope) evalString(str string) (any, error) {
-	if !strings.HasPrefix(str, "[") || !strings.HasSuffix(str, "]") {
-		return str, nil
-	}
-	if strings.HasPrefix(str, "[[") {
-		return str[1:], nil
+	v, _, err := s.evalStringSized(str)
+	return v, err
+}
+
+// evalStringSized is evalString with the result's cost.
+func (s *scope) evalStringSized(str string) (any, int, error) {
+	if !strings.HasPrefix(str, "[") || !strings.HasSuffix(str, "]") || strings.HasPrefix(str, "[[") {
+		if strings.HasPrefix(str, "[[") && strings.HasSuffix(str, "]") {
+			str = str[1:]
+		}
+		c := strCost(str)
+		return str, c, s.charge(c)
 	}
 	if len(str) > maxExpression {
-		return nil, fmt.Errorf("an expression of %d bytes is over the limit of %d: %w", len(str), maxExpression, errBudget)
+		return nil, 0, fmt.Errorf("the template expression of %d characters exceeds the limit of %d: %w", len(str), maxExpression, errBudget)
 	}
 	p := &parser{src: str[1 : len(str)-1], s: s}
-	v, err := p.expr()
+	v, c, err := p.expr()
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %w", str, err)
+		return nil, 0, fmt.Errorf("expression %q: %w", brief(str), err)
 	}
 	p.space()
 	if p.pos != len(p.src) {
-		return nil, fmt.Errorf("expression %q: unexpected %q at offset %d", str, p.src[p.pos:], p.pos)
+		return nil, 0, fmt.Errorf("expression %q: unexpected %q at offset %d", brief(str), brief(p.src[p.pos:]), p.pos)
 	}
-	return v, nil
+	return v, c, nil
 }
 
 // parser evaluates an expression as it reads it: ARM expressions have no
@@ -53,73 +60,89 @@ func (p *parser) peek() byte {
 }
 
 // expr parses a primary expression followed by .property and [index]
-// accessors.
-func (p *parser) expr() (any, error) {
+// accessors, and returns its value with its cost.
+func (p *parser) expr() (any, int, error) {
 	if p.depth++; p.depth > maxDepth {
-		return nil, fmt.Errorf("calls and indexes nest more than %d deep: %w", maxDepth, errBudget)
+		return nil, 0, fmt.Errorf("calls and indexes nest more than %d deep: %w", maxDepth, errBudget)
 	}
 	defer func() { p.depth-- }()
 	p.space()
-	v, err := p.primary()
+	v, c, err := p.primary()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for {
 		p.space()
 		switch p.peek() {
 		case '.':
 			p.pos++
-			if v, err = property(v, p.ident()); err != nil {
-				return nil, err
+			if v, err = p.s.property(v, p.ident()); err != nil {
+				return nil, 0, err
 			}
 		case '[':
 			p.pos++
-			idx, err := p.expr()
-			if err != nil {
-				return nil, err
-			}
-			p.space()
-			if p.peek() != ']' {
-				return nil, fmt.Errorf("missing ]")
-			}
-			p.pos++
-			if v, err = index(v, idx); err != nil {
-				return nil, err
+			if v, err = p.index(v, c); err != nil {
+				return nil, 0, err
 			}
 		default:
-			return v, nil
+			return v, c, nil
+		}
+		// The part read is measured again: it may be all of v, or little.
+		c = measure(v, maxLive+1)
+		if err := p.s.charge(c); err != nil {
+			return nil, 0, err
 		}
 	}
 }
 
+// index reads an [index] accessor's expression and its closing bracket,
+// and applies it to v (of cost c), held meanwhile.
+func (p *parser) index(v any, c int) (any, error) {
+	defer p.s.restore(p.s.live)
+	if err := p.s.hold(c); err != nil {
+		return nil, err
+	}
+	idx, _, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.peek() != ']' {
+		return nil, fmt.Errorf("missing ]")
+	}
+	p.pos++
+	return p.s.index(v, idx)
+}
+
 // property is v.name.
-func property(v any, name string) (any, error) {
+func (s *scope) property(v any, name string) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("property %q of a non-object", name)
 	}
-	if v, ok = lookupFold(m, name); !ok {
-		return nil, fmt.Errorf("the object has no property %q", name)
+	v, ok, err := s.field(m, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("the object has no property %q", name)
 	}
-	return v, nil
+	return v, err
 }
 
 // index is v[idx]: an array element or an object property.
-func index(v, idx any) (any, error) {
+func (s *scope) index(v, idx any) (any, error) {
 	switch c := v.(type) {
 	case []any:
 		i, ok := toInt(idx)
 		if !ok || i < 0 || i >= len(c) {
-			return nil, fmt.Errorf("index %v out of range", idx)
+			return nil, fmt.Errorf("index %s out of range", brief(idx))
 		}
 		return c[i], nil
 	case map[string]any:
 		k, _ := idx.(string)
-		v, ok := lookupFold(c, k)
-		if !ok {
-			return nil, fmt.Errorf("the object has no property %q", k)
+		v, ok, err := s.field(c, k)
+		if err == nil && !ok {
+			err = fmt.Errorf("the object has no property %q", brief(k))
 		}
-		return v, nil
+		return v, err
 	}
 	return nil, fmt.Errorf("cannot index %T", v)
 }
@@ -139,12 +162,13 @@ func (p *parser) ident() string {
 
 // primary parses a 'string' (in which a doubled quote stands for one),
 // an integer, or a call.
-func (p *parser) primary() (any, error) {
+func (p *parser) primary() (any, int, error) {
 	c := p.peek()
 	switch {
 	case c == '\'':
 		p.pos++
-		return p.quoted()
+		str, err := p.quoted()
+		return str, strCost(str), err
 	case c == '-' || c >= '0' && c <= '9':
 		start := p.pos
 		p.pos++
@@ -152,21 +176,22 @@ func (p *parser) primary() (any, error) {
 			p.pos++
 		}
 		n, err := strconv.ParseInt(p.src[start:p.pos], 10, 64)
-		return float64(n), err
+		return float64(n), scalarCost, err
 	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 		name := p.ident()
 		p.space()
 		if p.peek() != '(' {
-			return nil, fmt.Errorf("expected ( after %s", name)
+			return nil, 0, fmt.Errorf("expected ( after %s", name)
 		}
 		p.pos++
-		list, err := p.arguments(name)
+		defer p.s.restore(p.s.live) // the arguments are let go once called
+		list, costs, err := p.arguments(name)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return p.s.call(name, list)
+		return p.s.call(name, list, costs)
 	}
-	return nil, fmt.Errorf("unexpected %q", string(c))
+	return nil, 0, fmt.Errorf("unexpected %q", string(c))
 }
 
 // quoted reads the rest of a string literal, after its opening quote.
@@ -190,20 +215,25 @@ func (p *parser) quoted() (string, error) {
 	}
 }
 
-// arguments reads a call's arguments, after its opening parenthesis.
-func (p *parser) arguments(name string) ([]any, error) {
+// arguments reads a call's arguments, after its opening parenthesis,
+// with their costs; each is held until the call.
+func (p *parser) arguments(name string) ([]any, []int, error) {
 	var list []any
+	var costs []int
 	p.space()
 	if p.peek() == ')' {
 		p.pos++
-		return list, nil
+		return list, costs, nil
 	}
 	for {
-		a, err := p.expr()
-		if err != nil {
-			return nil, err
+		a, c, err := p.expr()
+		if err == nil {
+			err = p.s.hold(c)
 		}
-		list = append(list, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		list, costs = append(list, a), append(costs, c)
 		p.space()
 		switch p.peek() {
 		case ',':
@@ -211,8 +241,8 @@ func (p *parser) arguments(name string) ([]any, error) {
 			continue
 		case ')':
 			p.pos++
-			return list, nil
+			return list, costs, nil
 		}
-		return nil, fmt.Errorf("expected , or ) in %s()", name)
+		return nil, nil, fmt.Errorf("expected , or ) in %s()", name)
 	}
 }

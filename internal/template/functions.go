@@ -48,37 +48,57 @@ func builtins() map[string]function {
 	}
 }
 
-// call evaluates the template function name, spelt in any case, on list.
-// Every name starting with "list" (listCredentials, listKeys…) is a POST
-// of that action to the resource.
-func (s *scope) call(name string, list []any) (any, error) {
+// call evaluates the template function name, spelt in any case, on list
+// (whose costs are costs). Every name starting with "list"
+// (listCredentials, listKeys…) is a POST of that action to the resource.
+func (s *scope) call(name string, list []any, costs []int) (any, int, error) {
 	lower := strings.ToLower(name)
 	if strings.HasPrefix(lower, "list") && len(lower) > 4 {
-		return s.run(fnList, args{fn: name, list: list})
+		return s.run(fnList, args{fn: name, list: list}, costs)
 	}
 	f, ok := s.functions[lower]
 	if !ok {
-		return nil, fmt.Errorf("the template function '%s' is not supported", lower)
+		return nil, 0, fmt.Errorf("the template function '%s' is not supported", lower)
 	}
-	return s.run(f, args{fn: lower, list: list})
+	return s.run(f, args{fn: lower, list: list}, costs)
 }
 
 // run calls f within the budgets: its arguments count against maxWork
-// before it runs, its result must fit maxValue and counts too. Functions
-// whose own work can outgrow their arguments check fits before building.
-func (s *scope) run(f function, a args) (any, error) {
-	for _, v := range a.list {
-		if err := s.charge(1 + measure(v, maxValue+1)); err != nil {
-			return nil, err
-		}
+// before it runs, its result must fit maxValue and counts too, unless it
+// is a stored value (sized) whose cost is known. Functions whose own work
+// can outgrow their arguments check fits before building.
+func (s *scope) run(f function, a args, costs []int) (any, int, error) {
+	in := 0
+	for _, c := range costs {
+		in += c
+	}
+	if !readsArguments(a.fn) {
+		in = 0
+	}
+	if err := s.charge(len(costs) + in); err != nil {
+		return nil, 0, err
 	}
 	v, err := f(s, a)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	if st, ok := v.(sized); ok {
+		return st.v, st.cost, nil
 	}
 	size := measure(v, maxValue+1)
 	if err := fits(a.fn, size); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return v, s.charge(size)
+	return v, size, s.charge(size)
+}
+
+// readsArguments is false for the functions whose work does not grow with
+// their arguments' size, which are charged nothing for them: a large
+// parameter's length() in every copy of a resource is cheap.
+func readsArguments(fn string) bool {
+	switch fn {
+	case "length", "empty", "first", "last", "if", "coalesce", "array":
+		return false
+	}
+	return true
 }

@@ -3,8 +3,11 @@ package template
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fuzzResolver answers reference() and list*() as a deployment would,
@@ -71,6 +74,69 @@ func FuzzExpression(f *testing.F) {
 			if _, err := json.Marshal(v); err != nil {
 				t.Fatalf("%q: the value does not encode: %v", in, err)
 			}
+		}
+	})
+}
+
+// FuzzTemplate decodes, plans, validates and deploys arbitrary templates,
+// seeded with the hostile ones (testdata/hostile) and with ones that use
+// every feature: no input may panic, take long, or yield a body or output
+// over maxValue.
+func FuzzTemplate(f *testing.F) {
+	files, _ := filepath.Glob("testdata/hostile/*.json")
+	for _, name := range append(files, "../../e2e/testdata/fleet.json") {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, seed := range []string{
+		`{"parameters":{"n":{"type":"int","defaultValue":2},"names":{"type":"array","defaultValue":["a","b"]}},
+		  "variables":{"copy":[{"name":"v","count":"[parameters('n')]","input":{"i":"[copyIndex('v')]"}}],"o":{"a":"[variables('v')]","b":"[variables('v')]"}},
+		  "resources":[{"type":"A.B/c","apiVersion":"1","name":"[parameters('names')[copyIndex()]]","copy":{"name":"l","count":2},
+		    "dependsOn":["[if(equals(copyIndex(), 1), 'a', 'l')]"],"condition":"[not(equals(copyIndex(), 5))]",
+		    "properties":{"o":"[variables('o')]","ref":"[reference('a').loginServer]","copy":[{"name":"p","count":3,"input":"[copyIndex('p')]"}]}}],
+		  "outputs":{"x":{"type":"array","copy":{"count":2,"input":"[listKeys(resourceId('A.B/c', 'a'), '1')]"}},"y":{"type":"object","value":"[variables('o')]"}}}`,
+		`{"resources":[{"type":"A.B/c/d","apiVersion":"1","name":"x/y","dependsOn":["x"]},{"type":"A.B/c","apiVersion":"1","name":"x"}]}`,
+		`{"variables":{"s":"[string(range(0, 100))]","j":"[json(concat('[', variables('s'), ']'))]"},"outputs":{"j":{"type":"array","value":"[variables('j')]"}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		var tmpl Template
+		if Decode(text, &tmpl) != nil {
+			return
+		}
+		start := time.Now()
+		pl, err := tmpl.Plan(nil, Env{SubscriptionID: "s", ResourceGroup: "g", Location: "westus", TenantID: "t", Deployment: "d"})
+		if err != nil {
+			return
+		}
+		pl.Preflight()
+		check := func(what string, v any) {
+			if n := measure(v, maxValue+1); n > maxValue {
+				t.Fatalf("%s: a value over maxValue (%d bytes)", what, n)
+			}
+			if _, err := json.Marshal(v); err != nil {
+				t.Fatalf("%s: the value does not encode: %v", what, err)
+			}
+		}
+		for _, r := range pl.Resources {
+			if body, err := pl.Body(r, fuzzResolver{}); err == nil {
+				check(r.path, body)
+			}
+		}
+		for name := range tmpl.Outputs {
+			if v, ok, err := pl.Output(name, fuzzResolver{}); ok && err == nil {
+				check("outputs."+name, v)
+			}
+		}
+		if pl.s.expanded > maxTemplate || pl.s.calls > maxCalls || pl.s.live != 0 {
+			t.Fatalf("past the budgets: expanded %d, calls %d, still held %d", pl.s.expanded, pl.s.calls, pl.s.live)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("took %v", took)
 		}
 	})
 }

@@ -2,6 +2,8 @@ package template
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 )
 
 // NormalizeJSONC turns what az sends into JSON: it removes // and /* */
@@ -80,4 +82,18 @@ func NormalizeJSONC(in []byte) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// Decode reads a request that carries a template and its parameters: it
+// normalises JSONC (see NormalizeJSONC) and decodes it into v. It first
+// weighs the text, so that a body of a few MB cannot decode into hundreds
+// of MB of small objects: past the budget the error wraps
+// errdef.ErrTooLarge, and nothing is decoded. Other errors are the
+// decoder's.
+func Decode(text []byte, v any) error {
+	norm := NormalizeJSONC(text)
+	if n := weigh(norm); n > maxRequest {
+		return fmt.Errorf("the template and its parameters would take about %d bytes once decoded, over the limit of %d: %w", n, maxRequest, errTooLarge)
+	}
+	return json.Unmarshal(norm, v)
 }

@@ -3,6 +3,8 @@ package template
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,6 +20,8 @@ type Plan struct {
 	// it depends on; instances whose condition is false are left out.
 	Resources []Resource
 	s         *scope
+	outputs   map[string]OutputSpec
+	sizes     map[string]int // the cost of each body and output evaluated, by path
 }
 
 // Resource is one resource instance of a Plan. Its header (type, name,
@@ -28,7 +32,7 @@ type Resource struct {
 	Type       string // its type, such as Microsoft.ContainerRegistry/registries
 	APIVersion string // the apiVersion to deploy it with
 
-	raw       map[string]any // the template resource, unevaluated
+	fields    map[string]any // the template resource, unevaluated, by lower-cased key
 	loops     map[string]int // copy-loop indices for its body
 	loop      string         // its copy loop's name, lower-cased
 	dependsOn []string
@@ -41,7 +45,10 @@ var bodyKeys = []string{"location", "sku", "tags", "properties", "identity", "ki
 // Plan evaluates the template's parameters (given, else their defaults),
 // its variables and its resources' headers for a deployment into env, and
 // orders the resources by dependsOn. Errors are *Error, with the path of
-// the fault.
+// the fault. The plan, its bodies and its outputs are evaluated within
+// ARM's limits and the budgets of budget.go; an error for a template too
+// large once expanded wraps errdef.ErrTooLarge (ARM's
+// DeploymentJobSizeExceeded), the rest are ARM's InvalidTemplate.
 func (t Template) Plan(given map[string]any, env Env) (*Plan, error) {
 	return plan(t, given, newScope(env))
 }
@@ -53,40 +60,69 @@ func (p *Plan) Body(r Resource, res Resolver) (map[string]any, error) {
 	s := p.s
 	s.loops, s.resolver = r.loops, res
 	defer func() { s.loops, s.resolver = nil, nil }()
+	defer s.restore(s.live)
 	out := map[string]any{}
+	size := objectCost + groups(len(bodyKeys))
 	for _, k := range bodyKeys {
-		raw, ok := lookupFold(r.raw, k)
+		raw, ok := r.fields[strings.ToLower(k)]
 		if !ok {
 			continue
 		}
-		v, err := s.evalValue(raw)
+		v, c, err := s.evalSized(raw)
+		if err == nil {
+			err = s.add(&size, keyCost(k)+c)
+		}
 		if err != nil {
 			return nil, terr(r.path+"."+k, err)
 		}
 		out[k] = v
 	}
+	if err := p.expand(r.path, size); err != nil {
+		return nil, terr(r.path, err)
+	}
 	return out, nil
 }
 
-// Preflight evaluates every resource body before anything is deployed, as
-// ARM validates a template first; only what needs the running deployment
-// (reference(), list*()) is left for later.
+// expand counts the body or output at path toward the expanded template
+// once, however often it is evaluated.
+func (p *Plan) expand(path string, size int) error {
+	if err := p.s.expand(size - p.sizes[path]); err != nil {
+		return err
+	}
+	p.sizes[path] = size
+	return nil
+}
+
+// Preflight evaluates every resource body and output before anything is
+// deployed, as ARM validates a template first; only what needs the
+// running deployment (reference(), list*()) is left for later.
 func (p *Plan) Preflight() error {
 	for _, r := range p.Resources {
 		if _, err := p.Body(r, nil); err != nil && !errors.Is(err, errDeferred) {
 			return err
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(p.outputs)) {
+		if _, _, err := p.Output(name, nil); err != nil && !errors.Is(err, errDeferred) {
+			return terr("outputs."+name, err)
+		}
+	}
 	return nil
 }
 
-// Output evaluates an output: its value, or for an output copy loop the
-// array of count inputs. ok is false when its condition is false. res is
-// as for Body. Errors have no path: the caller knows the output's name.
-func (p *Plan) Output(o OutputSpec, res Resolver) (v any, ok bool, err error) {
+// Output evaluates the template's output name: its value, or for an
+// output copy loop the array of count inputs. ok is false when its
+// condition is false, or when the template declares no such output. res
+// is as for Body. Errors have no path: the caller knows the output's name.
+func (p *Plan) Output(name string, res Resolver) (v any, ok bool, err error) {
+	o, declared := p.outputs[name]
+	if !declared {
+		return nil, false, nil
+	}
 	s := p.s
 	s.resolver = res
 	defer func() { s.loops, s.resolver = nil, nil }()
+	defer s.restore(s.live)
 	if o.Condition != nil {
 		c, err := s.evalValue(o.Condition)
 		if err != nil {
@@ -96,57 +132,61 @@ func (p *Plan) Output(o OutputSpec, res Resolver) (v any, ok bool, err error) {
 			return nil, false, nil
 		}
 	}
+	var size int
 	if o.Copy == nil {
-		v, err := s.evalValue(o.Value)
-		return v, true, err
-	}
-	count, err := s.copyCount(o.Copy.Count)
-	if err != nil {
-		return nil, false, fmt.Errorf("copy.%w", err)
-	}
-	out := make([]any, count)
-	for i := range out {
-		s.loops = map[string]int{"": i}
-		if out[i], err = s.evalValue(o.Copy.Input); err != nil {
-			return nil, false, fmt.Errorf("copy.input[%d]: %w", i, err)
+		v, size, err = s.evalSized(o.Value)
+	} else {
+		var count int
+		if count, err = s.copyCount(o.Copy.Count); err != nil {
+			return nil, false, fmt.Errorf("copy.%w", err)
+		}
+		s.loops = nil
+		if v, size, err = s.expandInput("", count, o.Copy.Input); err != nil {
+			return nil, false, fmt.Errorf("copy.input%w", err)
 		}
 	}
-	return out, true, nil
+	if err == nil {
+		err = p.expand("outputs."+name, size)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
 }
 
 // plan evaluates parameters, variables and resources, and orders resources
 // by dependsOn.
 func plan(t Template, given map[string]any, s *scope) (*Plan, error) {
+	if err := counts(t); err != nil {
+		return nil, err
+	}
 	params, err := parameters(t, given, s)
 	if err != nil {
 		return nil, err
 	}
 	s.params = params
-	s.varExprs, s.variables, s.evaluating = t.Variables, map[string]any{}, map[string]bool{}
-	for name := range t.Variables {
-		if _, err := s.variable(name); err != nil {
+	if err := s.declareVariables(t.Variables); err != nil {
+		return nil, terr("variables", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.varExprs)) {
+		if _, _, err := s.variable(name); err != nil {
 			return nil, terr("variables."+name, err)
 		}
 	}
+	decls, err := s.declare(t.Resources)
+	if err != nil {
+		return nil, err
+	}
 	var out []Resource
-	expanded := 0
 	skipped := map[string]bool{}
 	s.declared = map[string]string{}
-	for i, raw := range t.Resources {
-		path := fmt.Sprintf("resources[%d]", i)
-		instances, loop, err := s.expandCopy(raw)
-		if err != nil {
-			return nil, terr(path+".copy", err)
-		}
-		if expanded += len(instances); expanded > maxResources {
-			return nil, &Error{Path: path, Message: fmt.Sprintf("the template declares more than %d resources, copies included", maxResources), err: errBudget}
-		}
-		for j, loops := range instances {
-			ipath := path
-			if loop != "" {
-				ipath = fmt.Sprintf("%s[copy %d]", path, j)
+	for _, d := range decls {
+		for j, loops := range d.instances {
+			ipath := d.path
+			if d.loop != "" {
+				ipath = fmt.Sprintf("%s[copy %d]", d.path, j)
 			}
-			r, keep, err := s.header(raw, loops, ipath)
+			r, keep, err := s.header(d.fields, loops, ipath)
 			s.loops = nil
 			if err != nil {
 				return nil, err
@@ -155,20 +195,81 @@ func plan(t Template, given map[string]any, s *scope) (*Plan, error) {
 				skipped[strings.ToLower(r.ID)] = true
 				continue
 			}
-			r.loop = loop
+			r.loop = d.loop
 			out = append(out, r)
 			name := r.ID[strings.LastIndex(r.ID, "/")+1:]
 			s.declared[strings.ToLower(name)] = r.ID
 		}
-		if loop != "" {
-			skipped[loop] = len(instances) == 0
+		if d.loop != "" {
+			skipped[d.loop] = len(d.instances) == 0
 		}
 	}
 	ordered, err := order(out, skipped)
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Parameters: params, Resources: ordered, s: s}, nil
+	return &Plan{Parameters: params, Resources: ordered, s: s, outputs: t.Outputs, sizes: map[string]int{}}, nil
+}
+
+// counts checks ARM's limits on what a template declares.
+func counts(t Template) error {
+	for _, c := range []struct {
+		what, path string
+		n, max     int
+	}{
+		{"parameters", "parameters", len(t.Parameters), maxParameters},
+		{"variables", "variables", variableCount(t.Variables), maxVariables},
+		{"outputs", "outputs", len(t.Outputs), maxOutputs},
+		{"resources", "resources", len(t.Resources), maxResources},
+	} {
+		if c.n > c.max {
+			return &Error{Path: c.path, Message: fmt.Sprintf("The number of template %s limit exceeded. Limit: '%d' and actual: '%d'.", c.what, c.max, c.n), err: errBudget}
+		}
+	}
+	return nil
+}
+
+// variableCount counts a template's variables, those of a variables copy
+// element one by one.
+func variableCount(vars map[string]any) int {
+	n := len(vars)
+	for k, v := range vars {
+		if specs, ok := v.([]any); ok && strings.EqualFold(k, "copy") {
+			n += len(specs) - 1
+		}
+	}
+	return n
+}
+
+// decl is a template resource with its copy loop expanded.
+type decl struct {
+	fields    map[string]any // by lower-cased key
+	instances []map[string]int
+	loop      string
+	path      string
+}
+
+// declare expands the copy loops of the template's resources, which
+// together may not declare more than maxResources instances.
+func (s *scope) declare(resources []map[string]any) ([]decl, error) {
+	decls := make([]decl, len(resources))
+	total := 0
+	for i, raw := range resources {
+		d := decl{fields: make(map[string]any, len(raw)), path: fmt.Sprintf("resources[%d]", i)}
+		for k, v := range raw {
+			d.fields[strings.ToLower(k)] = v
+		}
+		var err error
+		if d.instances, d.loop, err = s.expandCopy(d.fields); err != nil {
+			return nil, terr(d.path+".copy", err)
+		}
+		total += len(d.instances)
+		decls[i] = d
+	}
+	if total > maxResources {
+		return nil, &Error{Path: "resources", Message: fmt.Sprintf("The number of template resources limit exceeded. Limit: '%d' and actual: '%d'.", maxResources, total), err: errBudget}
+	}
+	return decls, nil
 }
 
 // parameters takes each parameter's given value, or else its default, and
@@ -181,7 +282,10 @@ func parameters(t Template, given map[string]any, s *scope) (map[string]any, err
 			if spec.DefaultValue == nil {
 				return nil, &Error{Path: "parameters." + name, Message: fmt.Sprintf("the template parameter '%s' has no value and no defaultValue", name)}
 			}
-			dv, err := s.evalValue(spec.DefaultValue)
+			dv, c, err := s.evalSized(spec.DefaultValue)
+			if err == nil {
+				err = s.expand(c)
+			}
 			if err != nil {
 				return nil, terr("parameters."+name+".defaultValue", err)
 			}
@@ -219,7 +323,7 @@ func checkType(spec ParameterSpec, v any) error {
 		_, ok = v.(map[string]any)
 	case "":
 	default:
-		return fmt.Errorf("unknown parameter type %q", spec.Type)
+		return fmt.Errorf("unknown parameter type %q", brief(spec.Type))
 	}
 	if !ok {
 		return fmt.Errorf("the value is not of type %s", spec.Type)
@@ -231,7 +335,7 @@ func checkType(spec ParameterSpec, v any) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("the value %v is not one of the allowed values %v", v, spec.AllowedValues)
+		return fmt.Errorf("the value %s is not one of the allowed values %s", brief(v), brief(spec.AllowedValues))
 	}
 	return nil
 }

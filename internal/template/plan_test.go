@@ -160,11 +160,11 @@ func TestResolver(t *testing.T) {
 	if strings.Join(rec.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(rec.calls, "\n"), strings.Join(want, "\n"))
 	}
-	v, ok, err := pl.Output(tmpl.Outputs["servers"], rec)
+	v, ok, err := pl.Output("servers", rec)
 	if err != nil || !ok || string(mustJSON(v)) != `["x.cr.test0","x.cr.test1"]` {
 		t.Errorf("servers output: %s %v %v", mustJSON(v), ok, err)
 	}
-	if _, ok, err := pl.Output(tmpl.Outputs["off"], rec); ok || err != nil {
+	if _, ok, err := pl.Output("off", rec); ok || err != nil {
 		t.Errorf("an output whose condition is false: %v %v", ok, err)
 	}
 }

@@ -90,6 +90,11 @@ func fnSplit(s *scope, a args) (any, error) {
 		if err := s.charge(len(str)); err != nil {
 			return nil, err
 		}
+		// Each part costs its header and slot as well as its bytes.
+		n := len(parts) + strings.Count(str, sep)
+		if err := fits(a.fn, arrayCost+n*stringCost+len(str)); err != nil {
+			return nil, err
+		}
 		var next []string
 		for _, p := range parts {
 			next = append(next, strings.Split(p, sep)...)
@@ -168,7 +173,13 @@ func folded(a args) (str, sub string, err error) {
 
 func fnBase64(_ *scope, a args) (any, error) {
 	str, err := a.str(0)
-	return base64.StdEncoding.EncodeToString([]byte(str)), err
+	if err != nil {
+		return nil, err
+	}
+	if err := fits(a.fn, base64.StdEncoding.EncodedLen(len(str))); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.EncodeToString([]byte(str)), nil
 }
 
 func fnBase64ToString(_ *scope, a args) (any, error) {
@@ -185,7 +196,13 @@ func fnBase64ToString(_ *scope, a args) (any, error) {
 
 func fnURIComponent(_ *scope, a args) (any, error) {
 	str, err := a.str(0)
-	return url.QueryEscape(str), err
+	if err != nil {
+		return nil, err
+	}
+	if err := fits(a.fn, 3*len(str)); err != nil { // %XX for each byte at most
+		return nil, err
+	}
+	return url.QueryEscape(str), nil
 }
 
 func fnURIComponentToString(_ *scope, a args) (any, error) {

@@ -12,11 +12,11 @@ func fnParameters(s *scope, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok := lookupFold(s.params, k)
+	v, c, ok := s.parameter(k)
 	if !ok {
-		return nil, fmt.Errorf("the template parameter '%s' is not found", k)
+		return nil, fmt.Errorf("the template parameter '%s' is not found", brief(k))
 	}
-	return v, nil
+	return sized{v, c}, nil
 }
 
 // variables('name') is a variable's value, evaluated on first use.
@@ -25,7 +25,11 @@ func fnVariables(s *scope, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.variable(k)
+	v, c, err := s.variable(k)
+	if err != nil {
+		return nil, err
+	}
+	return sized{v, c}, nil
 }
 
 // concat joins arrays, when the first argument is one, or else the text of
@@ -58,7 +62,7 @@ func concatArrays(a args) (any, error) {
 		}
 		n += len(arr)
 	}
-	if err := fits(a.fn, n); err != nil { // at least a byte an element
+	if err := fits(a.fn, arrayCost+n*scalarCost); err != nil { // the least an element costs
 		return nil, err
 	}
 	var out []any
@@ -215,6 +219,9 @@ func fnJSON(_ *scope, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := fits(a.fn, weigh(str)); err != nil {
+		return nil, err
+	}
 	var out any
 	if err := json.Unmarshal([]byte(str), &out); err != nil {
 		return nil, fmt.Errorf("json(): %v", err)
@@ -233,7 +240,7 @@ func fnInt(_ *scope, a args) (any, error) {
 	case string:
 		var n int64
 		if _, err := fmt.Sscanf(strings.TrimSpace(x), "%d", &n); err != nil {
-			return nil, fmt.Errorf("int(): %q is not an integer", x)
+			return nil, fmt.Errorf("int(): %q is not an integer", brief(x))
 		}
 		return float64(n), nil
 	}
@@ -259,7 +266,7 @@ func fnBool(_ *scope, a args) (any, error) {
 			return false, nil
 		}
 	}
-	return nil, fmt.Errorf("bool() of %v", a.list[0])
+	return nil, fmt.Errorf("bool() of %s", brief(a.list[0]))
 }
 
 // array is its argument if that is an array, or else an array of it.

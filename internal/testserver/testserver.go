@@ -215,8 +215,9 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
-// PID is the server's process id; /proc/<PID>/root shows the files as the
-// server sees them, even in a mount namespace of its own.
+// PID is the server's process id, for tests that watch what it uses
+// (/proc/<PID>/status) or see its files as it does (/proc/<PID>/root, even
+// in a mount namespace of its own).
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // Exited reports the process state after Stop or Kill.
