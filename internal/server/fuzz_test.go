@@ -48,11 +48,12 @@ func FuzzManagement(f *testing.F) {
 	ts := httptest.NewServer(router)
 	f.Cleanup(ts.Close)
 	sub := "/subscriptions/" + boot.SubscriptionID
-	for path, body := range map[string]string{
-		"/resourceGroups/rg?api-version=2024-03-01": `{"location":"westus"}`,
-		reg + "?api-version=2025-11-01":             `{"location":"westus","sku":{"name":"Premium"}}`,
+	for _, put := range []struct{ path, body string }{ // in order: the group first
+		{"/resourceGroups/rg?api-version=2024-03-01", `{"location":"westus"}`},
+		{reg + "?api-version=2025-11-01", `{"location":"westus","sku":{"name":"Premium"}}`},
 	} {
-		req, _ := http.NewRequest("PUT", ts.URL+sub+path, strings.NewReader(body))
+		path := put.path
+		req, _ := http.NewRequest("PUT", ts.URL+sub+path, strings.NewReader(put.body))
 		req.Header.Set("Authorization", "Bearer "+boot.token)
 		if resp, err := ts.Client().Do(req); err != nil || resp.StatusCode >= 300 {
 			f.Fatalf("setup %s: %v %v", path, resp, err)
