@@ -24,7 +24,10 @@ type Error struct {
 	// Challenge is the WWW-Authenticate header of a 401; empty gives the
 	// router's default Bearer challenge.
 	Challenge string
-	cause     error
+	// RetryAfter, when set, is sent as Retry-After (whole seconds): a 429
+	// or a 503 tells the client when to come back.
+	RetryAfter int
+	cause      error
 }
 
 // Error returns "code: message".

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -293,7 +294,11 @@ func (rt *Router) answer(w http.ResponseWriter, r *http.Request, t *Table, resp 
 		if t.WriteError != nil {
 			status = t.WriteError(w, err)
 		} else {
-			if ae := ToError(err); ae.Status == http.StatusUnauthorized {
+			ae := ToError(err)
+			if ae.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+			}
+			if ae.Status == http.StatusUnauthorized {
 				challenge := ae.Challenge
 				if challenge == "" {
 					challenge = `Bearer authorization_uri="", error="invalid_token"`

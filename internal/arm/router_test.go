@@ -107,8 +107,13 @@ func widgetTable() arm.Table {
 		{Method: "GET", Pattern: widget, Versions: testVersions, Action: "Test.Provider/widgets/read",
 			Egress: arm.MovesNoContent("a widget is metadata"),
 			Handle: func(_ context.Context, q *arm.Request) (*arm.Response, error) {
-				if q.ID.Names[0] == "missing" {
+				switch q.ID.Names[0] {
+				case "missing":
 					return nil, errdef.ErrNotFound
+				case "busy":
+					e := arm.Errorf(http.StatusTooManyRequests, "TooManyRequests", "come back later")
+					e.RetryAfter = 7
+					return nil, e
 				}
 				return arm.OK(map[string]any{"id": q.ID.String(), "version": q.Version}), nil
 			}},
@@ -272,4 +277,19 @@ func dig(m map[string]any, path ...string) any {
 		cur = mm[k]
 	}
 	return cur
+}
+
+// An error that says when to come back carries Retry-After.
+func TestRouterRetryAfter(t *testing.T) {
+	w := newRouterWorld(t, widgetTable())
+	req, _ := http.NewRequest("GET", w.srv.URL+"/subscriptions/"+testSub+"/providers/Test.Provider/widgets/busy?api-version=2024-01-01", nil)
+	req.Header.Set("Authorization", "Bearer "+ownerOID)
+	resp, err := w.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "7" {
+		t.Fatalf("%d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }

@@ -66,6 +66,11 @@ func (s *Service) parse(ctx context.Context, q *arm.Request) (request, *template
 // validate serves Deployments_Validate: the template plans and every body
 // evaluates, without applying anything.
 func (s *Service) validate(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	release, err := s.evaluate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	_, pl, _, err := s.parse(ctx, q)
 	if err != nil {
 		return nil, wrapValidation(err)
@@ -81,6 +86,11 @@ func (s *Service) validate(ctx context.Context, q *arm.Request) (*arm.Response, 
 // put applies a deployment: each resource through the management router in
 // dependency order, then the outputs. It answers like an ARM LRO.
 func (s *Service) put(ctx context.Context, q *arm.Request) (*arm.Response, error) {
+	release, err := s.evaluate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	start := s.now().UTC()
 	req, pl, env, err := s.parse(ctx, q)
 	if err != nil {

@@ -75,3 +75,15 @@ func errDeploymentFailed(details []map[string]string) error {
 	}
 	return arm.Errorf(http.StatusBadRequest, "DeploymentFailed", "%s", msg).WithCause(errdef.ErrFailedPrecondition)
 }
+
+// errBusy is ARM's throttling answer when every evaluation slot stays
+// taken: the client retries after Retry-After.
+func errBusy() error {
+	e := arm.Errorf(http.StatusTooManyRequests, "TooManyRequests",
+		"Too many deployments are being evaluated on this server at once. Retry after %d seconds.", busyRetryAfter).WithCause(errdef.ErrUnavailable)
+	e.RetryAfter = busyRetryAfter
+	return e
+}
+
+// busyRetryAfter is the Retry-After of errBusy, in seconds.
+const busyRetryAfter = 5

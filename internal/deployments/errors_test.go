@@ -3,8 +3,10 @@ package deployments
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/template"
@@ -37,4 +39,25 @@ func TestTemplateErrors(t *testing.T) {
 			t.Errorf("%s: %d %s %s %q", c.name, ae.Status, ae.Code, ae.Target, ae.Message)
 		}
 	}
+}
+
+// When every evaluation slot stays taken, a deployment is refused with
+// ARM's 429 and a Retry-After, and the next one after a release proceeds.
+func TestEvaluationSlots(t *testing.T) {
+	s := New(Options{MaxEvaluations: 1})
+	s.wait = 50 * time.Millisecond
+	release, err := s.evaluate(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.evaluate(t.Context())
+	if ae := arm.ToError(err); ae.Status != http.StatusTooManyRequests || ae.Code != "TooManyRequests" || ae.RetryAfter != busyRetryAfter {
+		t.Fatalf("a deployment beyond the slots: %+v", ae)
+	}
+	release()
+	again, err := s.evaluate(t.Context())
+	if err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	again()
 }

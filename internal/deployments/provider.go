@@ -7,8 +7,10 @@
 package deployments
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
@@ -30,6 +32,9 @@ type Options struct {
 	Meta  meta.Store
 	Apply func() arm.Dispatcher
 	Now   func() time.Time
+	// MaxEvaluations bounds the deployments (validations included) that
+	// evaluate at once; 0 means four per CPU.
+	MaxEvaluations int
 }
 
 // Service serves deployments.
@@ -37,6 +42,11 @@ type Service struct {
 	meta  meta.Store
 	apply func() arm.Dispatcher
 	now   func() time.Time
+	// evaluations holds a slot for each deployment being evaluated. The
+	// template budgets bound one evaluation (about 20 MiB and well under
+	// a second); this bounds how many add up.
+	evaluations chan struct{}
+	wait        time.Duration // for a slot, before 429
 }
 
 // New returns the deployments service.
@@ -44,7 +54,29 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{meta: o.Meta, apply: o.Apply, now: o.Now}
+	if o.MaxEvaluations <= 0 {
+		o.MaxEvaluations = 4 * runtime.GOMAXPROCS(0)
+	}
+	return &Service{meta: o.Meta, apply: o.Apply, now: o.Now, evaluations: make(chan struct{}, o.MaxEvaluations), wait: evaluationWait}
+}
+
+// evaluationWait is how long a deployment waits for a slot before it is
+// refused with 429.
+const evaluationWait = 10 * time.Second
+
+// evaluate takes an evaluation slot, waiting up to s.wait, and
+// returns its release.
+func (s *Service) evaluate(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	select {
+	case s.evaluations <- struct{}{}:
+		return func() { <-s.evaluations }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, errBusy()
+	}
 }
 
 // Table declares the deployment routes for the management router. A
