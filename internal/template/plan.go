@@ -170,7 +170,9 @@ func plan(t Template, given map[string]any, s *scope) (*Plan, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.varExprs)) {
 		if _, _, err := s.variable(name); err != nil {
-			return nil, terr("variables."+name, err)
+			// s.variable names the variable already, for chains of them.
+			path := "variables." + name
+			return nil, &Error{Path: path, Message: strings.TrimPrefix(err.Error(), path+": "), err: err}
 		}
 	}
 	decls, err := s.declare(t.Resources)

@@ -168,3 +168,13 @@ func TestResolver(t *testing.T) {
 		t.Errorf("an output whose condition is false: %v %v", ok, err)
 	}
 }
+
+// An error names its path once, even when it passes through the place it
+// happened again (a variable evaluated for an output).
+func TestErrorPathOnce(t *testing.T) {
+	tmpl := parseTemplate(t, `{"variables":{"a":"[variables('b')]","b":"[div(1, 0)]"}}`)
+	_, err := tmpl.Plan(nil, Env{SubscriptionID: "s", ResourceGroup: "g"})
+	if err == nil || strings.Count(err.Error(), "variables.a:") != 1 || strings.Count(err.Error(), "variables.b:") != 1 {
+		t.Fatalf("want each variable named once: %v", err)
+	}
+}

@@ -75,7 +75,11 @@ func (e *Error) Error() string { return e.Path + ": " + e.Message }
 // Unwrap returns the cause, so errors.Is sees through an Error.
 func (e *Error) Unwrap() error { return e.err }
 
-// terr places err at path.
+// terr places err at path. An error already placed there is returned as
+// it is, so the message does not name the path twice.
 func terr(path string, err error) *Error {
+	if placed, ok := err.(*Error); ok && placed.Path == path {
+		return placed
+	}
 	return &Error{Path: path, Message: err.Error(), err: err}
 }
