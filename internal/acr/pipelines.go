@@ -192,7 +192,34 @@ func (p *Provider) listPipelines(k pipelineKind) arm.Handler {
 	}
 }
 
-// deletePipeline deletes a pipeline of either kind.
+// deletePipeline deletes a pipeline of either kind, with the record of
+// which archives its trigger imported. Its runs stay, as in ACR; a run in
+// flight through it fails at its next step.
 func (p *Provider) deletePipeline(ctx context.Context, q *arm.Request) (*arm.Response, error) {
-	return arm.DeleteDocument(ctx, p.meta, q.ID.String())
+	id := q.ID.String()
+	var before json.RawMessage
+	err := p.meta.Update(ctx, func(tx meta.Tx) error {
+		res, err := tx.GetResource(id)
+		if err != nil {
+			return err
+		}
+		before = res.Document
+		markers, err := tx.ListResources(id, triggerType, meta.Page{})
+		if err != nil {
+			return err
+		}
+		for _, m := range markers {
+			if err := tx.DeleteResource(m.ID); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteResource(id)
+	})
+	if errors.Is(err, errdef.ErrNotFound) {
+		return &arm.Response{Status: http.StatusNoContent}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Response{Status: http.StatusOK, Before: before}, nil
 }

@@ -22,6 +22,17 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// Runs is told when a pipeline run is created or deleted; nil leaves
+	// runs waiting for a runner that polls.
+	Runs RunControl
+}
+
+// RunControl is the runner as the ARM handlers see it.
+type RunControl interface {
+	// Wake says a run is waiting.
+	Wake()
+	// Cancel stops the run with this id if it runs here.
+	Cancel(id string)
 }
 
 // Provider serves Microsoft.ContainerRegistry and the slice of
@@ -33,11 +44,12 @@ type Provider struct {
 	suffix string
 	log    *slog.Logger
 	now    func() time.Time
+	runs   RunControl
 }
 
 // New returns a provider.
 func New(o Options) *Provider {
-	p := &Provider{meta: o.Meta, suffix: strings.ToLower(o.LoginServerSuffix), log: o.Logger, now: o.Now}
+	p := &Provider{meta: o.Meta, suffix: strings.ToLower(o.LoginServerSuffix), log: o.Logger, now: o.Now, runs: o.Runs}
 	if p.log == nil {
 		p.log = slog.Default()
 	}

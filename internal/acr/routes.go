@@ -59,6 +59,14 @@ func (p *Provider) Table() arm.Table {
 			arm.Route{Method: "DELETE", Pattern: reg + "/" + k.segment + "/{pipeline}", Versions: pv, Action: k.typ + "/delete", Egress: arm.MovesNoContent(metadataOnly), Handle: p.deletePipeline},
 		)
 	}
+	runs := reg + "/pipelineRuns"
+	rnv := arm.APIVersions(PipelineRunType, pipelineAPIVersions...)
+	routes = append(routes,
+		arm.Route{Method: "GET", Pattern: runs, Versions: rnv, Action: PipelineRunType + "/read", Egress: arm.MovesNoContent(metadataOnly), Handle: p.listPipelineRuns},
+		arm.Route{Method: "GET", Pattern: runs + "/{run}", Versions: rnv, Action: PipelineRunType + "/read", Egress: arm.MovesNoContent(metadataOnly), Handle: p.getPipelineRun},
+		arm.Route{Method: "PUT", Pattern: runs + "/{run}", Versions: rnv, Action: PipelineRunType + "/write", Egress: arm.Moves(egress.ChannelExportPipelineRun), Handle: p.putPipelineRun},
+		arm.Route{Method: "DELETE", Pattern: runs + "/{run}", Versions: rnv, Action: PipelineRunType + "/delete", Egress: arm.MovesNoContent("deletes a run's record; a run in flight stops and writes nothing more"), Handle: p.deletePipelineRun},
+	)
 	conn := reg + "/privateEndpointConnections"
 	routes = append(routes,
 		arm.Route{Method: "GET", Pattern: conn, Versions: rv, Action: connectionType + "/read", Egress: arm.MovesNoContent(noArtifacts), Handle: p.listConnections},

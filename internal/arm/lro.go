@@ -183,3 +183,47 @@ func loadOperation(ctx context.Context, store meta.Store, namespace string, id I
 	})
 	return op, err
 }
+
+// StartOperation stores an operation that is still running inside tx and
+// returns its status path; FinishOperation ends it. Clients poll it
+// (Azure-AsyncOperation) until it is terminal.
+func StartOperation(tx meta.Resources, sub, namespace, location string, start time.Time) (string, error) {
+	id := uuid.NewString()
+	path := OperationPath(sub, namespace, location, id)
+	doc, err := json.Marshal(Operation{ID: path, Name: id, Status: "InProgress", StartTime: start})
+	if err != nil {
+		return "", err
+	}
+	return path, tx.PutResource(operationResource(path, doc, start, start))
+}
+
+// FinishOperation marks the operation at path Succeeded, or Failed with
+// failure's ARM error. A missing record (purged, or never written) is not
+// an error: nobody polls it any more.
+func FinishOperation(tx meta.Resources, path string, end time.Time, failure error) error {
+	res, err := tx.GetResource(path)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var op Operation
+	if err := json.Unmarshal(res.Document, &op); err != nil {
+		return err
+	}
+	op.Status, op.EndTime, op.Error = "Succeeded", &end, nil
+	if failure != nil {
+		op.Status, op.Error = "Failed", ToError(failure).Body()
+	}
+	doc, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	return tx.PutResource(operationResource(path, doc, res.CreatedAt, end))
+}
+
+// operationResource is an operation record as stored.
+func operationResource(path string, doc []byte, created, updated time.Time) meta.Resource {
+	return meta.Resource{ID: path, Type: OperationType, Document: doc, CreatedAt: created, UpdatedAt: updated}
+}

@@ -54,6 +54,9 @@ type Config struct {
 	// GCGrace is how long a committed blob may stay unreferenced before
 	// collection may delete it. Default 1h.
 	GCGrace time.Duration
+	// PipelineTriggerInterval is how often import pipelines with a source
+	// trigger look for new archives; 0 turns triggers off. Default 1m.
+	PipelineTriggerInterval time.Duration
 	// BootstrapSecret, when set on first start, becomes the bootstrap
 	// principal's secret. Env BULKHEAD_BOOTSTRAP_SECRET only (never a flag, so
 	// it does not show in process listings).
@@ -102,6 +105,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	proxies := fs.String("trusted-proxy", getenv("BULKHEAD_TRUSTED_PROXY"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env BULKHEAD_TRUSTED_PROXY)")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often unreferenced blob bytes are deleted (0 turns it off)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
+	fs.DurationVar(&c.PipelineTriggerInterval, "pipeline-trigger-interval", time.Minute, "how often import pipelines with a source trigger look for new archives (0 turns triggers off)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", 30*time.Second, "how long a request body may go without delivering 32 KiB before the connection is cut (0: no limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	minFree := fs.String("min-free-space", envOr(getenv, "BULKHEAD_MIN_FREE_SPACE", "1GiB"),
@@ -177,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GCInterval < 0 {
 		errs = append(errs, errors.New("--gc-interval must not be negative"))
+	}
+	if c.PipelineTriggerInterval < 0 {
+		errs = append(errs, errors.New("--pipeline-trigger-interval must not be negative"))
 	}
 	if c.GCGrace < time.Second {
 		errs = append(errs, errors.New("--gc-grace must be at least 1s: it protects pushes in flight"))

@@ -370,6 +370,11 @@ func (in *importState) commit(ctx context.Context, store meta.Store, blobs BlobS
 	key, now := req.Target.Key, req.Now
 	err := store.Update(ctx, func(tx meta.Tx) error {
 		res.Imported, res.Skipped = nil, append([]string(nil), skipped...)
+		if reg, err := tx.RegistryByName(req.Target.Name); errors.Is(err, errdef.ErrNotFound) || err == nil && reg.Key != key {
+			return fmt.Errorf("the registry '%s' was deleted during the run: %w", req.Target.Name, errdef.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
 		for _, rv := range ready {
 			root := rv.root
 			if root.Tag != "" && !req.OverwriteTags {

@@ -1,0 +1,676 @@
+package acr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/egress"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/transfer"
+	"github.com/bulkhead-registry/bulkhead/internal/transfer/storage"
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+)
+
+// SecretResolver reads the Key Vault secret a pipeline names (its SAS
+// token).
+type SecretResolver interface {
+	Secret(ctx context.Context, keyVaultURI string) (string, error)
+}
+
+// RunnerOptions configure the pipeline runner. Meta, Blobs and Open are
+// required.
+type RunnerOptions struct {
+	Meta  meta.Store
+	Blobs transfer.BlobStore
+	// Open opens a pipeline's storage container (storage.Open).
+	Open func(ctx context.Context, uri, sas string) (storage.Container, error)
+	// Secrets resolves keyVaultUri; nil refuses pipelines that need one.
+	Secrets SecretResolver
+	// Node names this server across restarts (stable per data
+	// directory): runs it held when it stopped are failed when it starts
+	// again, without waiting for their leases to lapse.
+	Node string
+	// TriggerInterval is how often import pipelines with a source
+	// trigger look for new archives; default one minute, < 0 never.
+	TriggerInterval time.Duration
+	// Concurrency bounds the runs in flight on this node; default 4.
+	Concurrency int
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Lease timing: a runner renews its claim on a run every second with the
+// run's progress; a claim not renewed for leaseTTL belongs to a runner
+// that died, and the run is failed.
+const (
+	leaseTTL       = 30 * time.Second
+	renewEvery     = time.Second
+	scheduleEvery  = time.Second
+	triggerMaxAge  = 60 * 24 * time.Hour // ACR: blobs modified within 60 days
+	transferBlobMD = "acr-transfer-blob"
+	triggerType    = ImportPipelineType + "/bulkheadTriggeredBlobs"
+)
+
+// Runner runs pipeline runs: it claims runs waiting in the store, runs
+// each under a lease, and fails runs whose runner died. Any number of
+// runners may share a store; each run is claimed by exactly one.
+type Runner struct {
+	o      RunnerOptions
+	owner  string
+	wake   chan struct{}
+	sem    chan struct{}
+	mu     sync.Mutex
+	active map[string]context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewRunner returns a runner; Run starts it.
+func NewRunner(o RunnerOptions) *Runner {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.TriggerInterval == 0 {
+		o.TriggerInterval = time.Minute
+	}
+	if o.Node == "" {
+		o.Node = uuid.NewString()
+	}
+	return &Runner{o: o, owner: o.Node + "/" + uuid.NewString(), wake: make(chan struct{}, 1),
+		sem: make(chan struct{}, o.Concurrency), active: map[string]context.CancelFunc{}}
+}
+
+// Wake says a run is waiting.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops the run with this id if it runs here.
+func (r *Runner) Cancel(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cancel, ok := r.active[strings.ToLower(id)]; ok {
+		cancel()
+	}
+}
+
+// Run schedules runs until ctx ends, then waits for the runs in flight,
+// which stop at once: their archives are not committed and their
+// records say they were interrupted.
+func (r *Runner) Run(ctx context.Context) {
+	defer r.wg.Wait()
+	tick := time.NewTicker(scheduleEvery)
+	defer tick.Stop()
+	var lastPoll time.Time
+	for {
+		if err := r.schedule(ctx); err != nil && ctx.Err() == nil {
+			r.o.Logger.Error("scheduling pipeline runs", "err", err)
+		}
+		if r.o.TriggerInterval > 0 && time.Since(lastPoll) >= r.o.TriggerInterval {
+			lastPoll = time.Now()
+			r.pollTriggers(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-r.wake:
+		}
+	}
+}
+
+// schedule claims waiting runs and fails runs whose runner died.
+func (r *Runner) schedule(ctx context.Context) error {
+	var waiting, dead []string
+	now := r.o.Now().UTC()
+	err := r.o.Meta.View(ctx, func(tx meta.Tx) error {
+		runs, err := tx.ListResources("", PipelineRunType, meta.Page{})
+		for _, res := range runs {
+			run, err := decodeRun(res.Document)
+			if err != nil || !run.running() {
+				continue
+			}
+			switch {
+			case run.State.Owner == "":
+				waiting = append(waiting, res.ID)
+			case run.State.Owner == r.owner:
+			case strings.HasPrefix(run.State.Owner, r.o.Node+"/") || now.After(run.State.LeaseUntil):
+				dead = append(dead, res.ID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range dead {
+		err := r.finish(ctx, id, "", nil, errInterrupted)
+		if err != nil {
+			return err
+		}
+	}
+	for _, id := range waiting {
+		select {
+		case r.sem <- struct{}{}:
+		default:
+			return nil // every slot is busy; the next tick tries again
+		}
+		claimed, err := r.claim(ctx, id)
+		if err != nil || !claimed {
+			<-r.sem
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		r.mu.Lock()
+		r.active[strings.ToLower(id)] = cancel
+		r.mu.Unlock()
+		r.wg.Go(func() {
+			defer func() {
+				r.mu.Lock()
+				delete(r.active, strings.ToLower(id))
+				r.mu.Unlock()
+				cancel()
+				<-r.sem
+			}()
+			r.execute(runCtx, id)
+		})
+	}
+	return nil
+}
+
+var errInterrupted = errors.New("the run was interrupted: the server running it stopped before it finished. Nothing it wrote is visible (no archive was committed and no tag was moved); create the run again, with a new forceUpdateTag")
+
+// claim takes a waiting run for this runner.
+func (r *Runner) claim(ctx context.Context, id string) (bool, error) {
+	claimed := false
+	err := r.o.Meta.Update(ctx, func(tx meta.Tx) error {
+		claimed = false
+		res, err := tx.GetResource(id)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		run, err := decodeRun(res.Document)
+		if err != nil || !run.running() || run.State.Owner != "" {
+			return err
+		}
+		run.State.Owner, run.State.LeaseUntil = r.owner, r.o.Now().UTC().Add(leaseTTL)
+		res.Document, res.UpdatedAt = mustJSON(run), r.o.Now().UTC()
+		claimed = true
+		return tx.PutResource(res)
+	})
+	return claimed, err
+}
+
+// outcome is what a finished run reports.
+type outcome struct {
+	artifacts []string
+	catalog   digest.Digest
+	progress  transfer.Progress
+}
+
+// execute runs one claimed run to its end.
+func (r *Runner) execute(ctx context.Context, id string) {
+	var run storedRun
+	var pipeline Pipeline
+	err := r.o.Meta.View(ctx, func(tx meta.Tx) error {
+		res, err := tx.GetResource(id)
+		if err != nil {
+			return err
+		}
+		if run, err = decodeRun(res.Document); err != nil {
+			return err
+		}
+		pres, err := tx.GetResource(deref(run.Properties.Request.PipelineResourceID))
+		if errors.Is(err, errdef.ErrNotFound) {
+			return fmt.Errorf("the pipeline '%s' of the run no longer exists: %w", deref(run.Properties.Request.PipelineResourceID), errdef.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(pres.Document, &pipeline)
+	})
+	if errors.Is(err, errdef.ErrNotFound) && run.ID == nil {
+		return // deleted before it started
+	}
+	var mu sync.Mutex
+	var prog transfer.Progress
+	progress := func(p transfer.Progress) {
+		mu.Lock()
+		prog = p
+		mu.Unlock()
+	}
+	var out outcome
+	if err == nil {
+		stopRenew := r.renew(ctx, id, func() transfer.Progress {
+			mu.Lock()
+			defer mu.Unlock()
+			return prog
+		})
+		if strings.Contains(strings.ToLower(deref(run.Properties.Request.PipelineResourceID)), "/exportpipelines/") {
+			out, err = r.export(ctx, run, pipeline, progress)
+		} else {
+			out, err = r.importRun(ctx, run, pipeline, progress)
+		}
+		stopRenew()
+	}
+	if ctx.Err() != nil && err != nil {
+		err = errInterrupted
+	}
+	fctx := context.WithoutCancel(ctx)
+	if ferr := r.finish(fctx, id, r.owner, &out, err); ferr != nil {
+		r.o.Logger.Error("recording the end of a pipeline run", "run", id, "err", ferr)
+	}
+}
+
+// renew writes the run's progress and renews its lease every second
+// until stopped; if the run is deleted or taken from this runner, it
+// cancels the run's context.
+func (r *Runner) renew(ctx context.Context, id string, progress func() transfer.Progress) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(renewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			lost := false
+			err := r.o.Meta.Update(ctx, func(tx meta.Tx) error {
+				lost = false
+				res, err := tx.GetResource(id)
+				if errors.Is(err, errdef.ErrNotFound) {
+					lost = true
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				run, err := decodeRun(res.Document)
+				if err != nil {
+					return err
+				}
+				if run.State.Owner != r.owner || !run.running() {
+					lost = true
+					return nil
+				}
+				run.State.LeaseUntil = r.o.Now().UTC().Add(leaseTTL)
+				run.Properties.Response.Progress = progressOf(progress(), false)
+				res.Document, res.UpdatedAt = mustJSON(run), r.o.Now().UTC()
+				return tx.PutResource(res)
+			})
+			if lost {
+				r.Cancel(id)
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				r.o.Logger.Warn("renewing a pipeline run", "run", id, "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func progressOf(p transfer.Progress, done bool) *RunProgress {
+	pct := 0
+	switch {
+	case done:
+		pct = 100
+	case p.TotalBytes > 0:
+		pct = int(p.Bytes * 100 / p.TotalBytes)
+		if pct > 99 {
+			pct = 99
+		}
+	}
+	return &RunProgress{Percentage: ptr(fmt.Sprint(pct)), Bytes: p.Bytes, TotalBytes: p.TotalBytes, Artifacts: p.Artifacts, TotalArtifacts: p.TotalArtifacts}
+}
+
+// finish records a run's end, if owner still holds it ("" for a run
+// whose runner died), and ends its operation.
+func (r *Runner) finish(ctx context.Context, id, owner string, out *outcome, failure error) error {
+	now := r.o.Now().UTC()
+	return r.o.Meta.Update(ctx, func(tx meta.Tx) error {
+		res, err := tx.GetResource(id)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		run, err := decodeRun(res.Document)
+		if err != nil {
+			return err
+		}
+		if !run.running() || owner != "" && run.State.Owner != owner {
+			return nil
+		}
+		resp := run.Properties.Response
+		resp.FinishTime = &now
+		status := runSucceeded
+		var opErr error
+		if out != nil {
+			resp.Progress = progressOf(out.progress, failure == nil)
+			resp.ImportedArtifacts = out.artifacts
+			if out.catalog != "" {
+				resp.CatalogDigest = ptr(out.catalog.String())
+			}
+		}
+		if failure != nil {
+			status = runFailed
+			msg := runMessage(failure)
+			resp.ErrorMessage = &msg
+			opErr = fail("PipelineRunFailed", "%s", msg)
+		}
+		resp.Status, run.Properties.ProvisioningState = &status, &status
+		run.State.Owner = ""
+		res.Document, res.UpdatedAt = mustJSON(run), now
+		if err := tx.PutResource(res); err != nil {
+			return err
+		}
+		if run.State.Operation != "" {
+			return arm.FinishOperation(tx, run.State.Operation, now, opErr)
+		}
+		return nil
+	})
+}
+
+// runMessage is the pipelineRunErrorMessage for err: what went wrong and
+// what to do. Gate refusals carry their own advice.
+func runMessage(err error) string {
+	var refusal *egress.Refusal
+	if errors.As(err, &refusal) {
+		return refusal.Message
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(err.Error(), ": "+errdef.ErrNotFound.Error()), ": "+errdef.ErrInvalidArgument.Error())
+}
+
+func hasOption(pl Pipeline, o PipelineOption) bool {
+	if pl.Properties == nil {
+		return false
+	}
+	for _, x := range pl.Properties.Options {
+		if strings.EqualFold(string(x), string(o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// container opens a pipeline endpoint's storage, with the SAS token from
+// its Key Vault secret (a local directory needs none).
+func (r *Runner) container(ctx context.Context, ep *PipelineEndpoint) (storage.Container, error) {
+	if ep == nil || deref(ep.URI) == "" {
+		return nil, fmt.Errorf("the pipeline has no storage uri: %w", errdef.ErrInvalidArgument)
+	}
+	uri := deref(ep.URI)
+	var sas string
+	if !strings.HasPrefix(strings.ToLower(uri), "file:") {
+		if r.o.Secrets == nil {
+			return nil, fmt.Errorf("this server resolves no Key Vault secrets: %w", errdef.ErrFailedPrecondition)
+		}
+		var err error
+		sas, err = r.o.Secrets.Secret(ctx, deref(ep.KeyVaultURI))
+		if err != nil {
+			return nil, fmt.Errorf("the pipeline's keyVaultUri '%s' could not be read (%v); create the secret with the container's SAS token, e.g. PUT …/providers/Microsoft.KeyVault/vaults/{vault}/secrets/{secret} with properties.value", deref(ep.KeyVaultURI), err)
+		}
+	}
+	c, err := r.o.Open(ctx, uri, sas)
+	if err != nil {
+		return nil, fmt.Errorf("the pipeline's storage '%s' could not be opened: %w", uri, err)
+	}
+	return c, nil
+}
+
+// export runs an export run: the archive streams into a new blob that is
+// committed only at the end, after one more question to the gate.
+func (r *Runner) export(ctx context.Context, run storedRun, pl Pipeline, progress func(transfer.Progress)) (outcome, error) {
+	var out outcome
+	req := run.Properties.Request
+	var arts []transfer.Image
+	for _, a := range req.Artifacts {
+		img, err := transfer.ParseImage(a, true)
+		if err != nil {
+			return out, err
+		}
+		arts = append(arts, img)
+	}
+	container, err := r.container(ctx, pl.Properties.Target)
+	if err != nil {
+		return out, err
+	}
+	name := deref(req.Target.Name)
+	if !hasOption(pl, "OverwriteBlobs") {
+		if _, err := container.Stat(ctx, name); err == nil {
+			return out, fmt.Errorf("the blob '%s' already exists in '%s'; name another blob, or give the export pipeline the option OverwriteBlobs", name, deref(pl.Properties.Target.URI))
+		} else if !errors.Is(err, errdef.ErrNotFound) {
+			return out, err
+		}
+	}
+	gate := r.exportGate(run)
+	w, err := container.Create(ctx, name)
+	if err != nil {
+		return out, err
+	}
+	res, err := transfer.Export(ctx, r.o.Meta, r.o.Blobs, gate, w, transfer.ExportRequest{Artifacts: arts, ContinueOnErrors: hasOption(pl, "ContinueOnErrors"),
+		Progress: func(p transfer.Progress) { out.progress = p; progress(p) }})
+	if err == nil {
+		// The last question before the archive becomes visible.
+		err = r.o.Meta.View(ctx, func(tx meta.Tx) error { _, _, err := gate(tx); return err })
+	}
+	if err != nil {
+		w.Abort(context.WithoutCancel(ctx))
+		return out, err
+	}
+	if _, err := w.Commit(ctx, map[string]string{"category": transferBlobMD, "catalogdigest": res.CatalogDigest.String()}); err != nil {
+		return out, err
+	}
+	out.artifacts, out.catalog = res.Exported, res.CatalogDigest
+	if len(res.Skipped) > 0 {
+		r.o.Logger.Warn("pipeline run skipped artifacts", "run", deref(run.ID), "skipped", res.Skipped)
+	}
+	return out, nil
+}
+
+// exportGate asks the egress gate, in the caller's transaction, whether
+// the run's registry may still export: the same registry (not one
+// re-created under its name), the pipeline still there, and the policy.
+func (r *Runner) exportGate(run storedRun) transfer.ExportGate {
+	runID, _ := arm.ParseID(deref(run.ID))
+	pipelineID := deref(run.Properties.Request.PipelineResourceID)
+	return func(tx meta.Tx) (meta.Registry, egress.Permit, error) {
+		row, reg, err := loadRegistry(tx, runID.Subscription, runID.ResourceGroup, runID.Names[0])
+		if err == nil && row.Key != run.State.Registry {
+			err = fmt.Errorf("the registry '%s' was deleted during the run: %w", runID.Names[0], errdef.ErrNotFound)
+		}
+		if err != nil {
+			return row, egress.Permit{}, err
+		}
+		if _, err := tx.GetResource(pipelineID); errors.Is(err, errdef.ErrNotFound) {
+			return row, egress.Permit{}, fmt.Errorf("the export pipeline '%s' was deleted during the run, so the run stopped and committed nothing", pipelineID)
+		} else if err != nil {
+			return row, egress.Permit{}, err
+		}
+		permit, err := egress.Check(egressSource(row, reg), egress.ChannelExportPipelineRun)
+		return row, permit, err
+	}
+}
+
+// importRun runs an import run: the archive is read, verified and
+// committed into the run's registry in one transaction.
+func (r *Runner) importRun(ctx context.Context, run storedRun, pl Pipeline, progress func(transfer.Progress)) (outcome, error) {
+	var out outcome
+	req := run.Properties.Request
+	container, err := r.container(ctx, pl.Properties.Source)
+	if err != nil {
+		return out, err
+	}
+	name := deref(req.Source.Name)
+	obj, err := container.Open(ctx, name)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return out, fmt.Errorf("the blob '%s' was not found in '%s'; check request.source.name", name, deref(pl.Properties.Source.URI))
+	}
+	if err != nil {
+		return out, err
+	}
+	defer obj.Close()
+	runID, _ := arm.ParseID(deref(run.ID))
+	var target meta.Registry
+	err = r.o.Meta.View(ctx, func(tx meta.Tx) error {
+		target, _, err = loadRegistry(tx, runID.Subscription, runID.ResourceGroup, runID.Names[0])
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	var want digest.Digest
+	if c := deref(req.CatalogDigest); c != "" {
+		want = digest.Digest(c)
+	}
+	res, err := transfer.ImportArchive(ctx, r.o.Meta, r.o.Blobs, obj, transfer.ArchiveImport{Target: target, CatalogDigest: want,
+		OverwriteTags: hasOption(pl, "OverwriteTags"), ContinueOnErrors: hasOption(pl, "ContinueOnErrors"), Size: obj.Info().Size,
+		Progress: func(p transfer.Progress) { out.progress = p; progress(p) }, Now: r.o.Now().UTC()})
+	out.catalog = res.CatalogDigest
+	if err != nil {
+		return out, err
+	}
+	out.artifacts = res.Imported
+	out.progress.Bytes = out.progress.TotalBytes
+	if hasOption(pl, "DeleteSourceBlobOnSuccess") {
+		if err := container.Delete(ctx, name); err != nil && !errors.Is(err, errdef.ErrNotFound) {
+			r.o.Logger.Warn("deleting an imported archive", "blob", name, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// pollTriggers starts an import run for every new archive in the source
+// of each import pipeline whose source trigger is enabled. An archive
+// version (name and ETag) is imported once: the run and a marker are
+// written in one transaction, and the marker outlives the run.
+func (r *Runner) pollTriggers(ctx context.Context) {
+	var pipelines []meta.Resource
+	err := r.o.Meta.View(ctx, func(tx meta.Tx) (err error) {
+		pipelines, err = tx.ListResources("", ImportPipelineType, meta.Page{})
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.o.Logger.Error("listing import pipelines", "err", err)
+		}
+		return
+	}
+	for _, res := range pipelines {
+		var pl Pipeline
+		if json.Unmarshal(res.Document, &pl) != nil || pl.Properties == nil || !triggerEnabled(pl.Properties.Trigger) {
+			continue
+		}
+		if err := r.pollPipeline(ctx, res.ID, pl); err != nil && ctx.Err() == nil {
+			r.o.Logger.Warn("import pipeline trigger", "pipeline", res.ID, "err", err)
+		}
+	}
+}
+
+func triggerEnabled(raw json.RawMessage) bool {
+	var t struct {
+		SourceTrigger *struct {
+			Status string `json:"status"`
+		} `json:"sourceTrigger"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &t) != nil || t.SourceTrigger == nil {
+		return true // ACR's default is Enabled
+	}
+	return !strings.EqualFold(t.SourceTrigger.Status, "Disabled")
+}
+
+func (r *Runner) pollPipeline(ctx context.Context, pipelineID string, pl Pipeline) error {
+	container, err := r.container(ctx, pl.Properties.Source)
+	if err != nil {
+		return err
+	}
+	objects, err := container.List(ctx)
+	if err != nil {
+		return err
+	}
+	pid, err := arm.ParseID(pipelineID)
+	if err != nil {
+		return err
+	}
+	regID, _ := pid.Parent()
+	now := r.o.Now().UTC()
+	started := false
+	for _, o := range objects {
+		if o.Metadata["category"] != transferBlobMD || now.Sub(o.LastModified) > triggerMaxAge {
+			continue
+		}
+		sum := sha256.Sum256([]byte(strings.ToLower(pipelineID) + "\x00" + o.Name + "\x00" + o.ETag))
+		key := hex.EncodeToString(sum[:])
+		marker := pipelineID + "/bulkheadTriggeredBlobs/" + key[:32]
+		runName := "trigger" + key[:32]
+		runID := regID.Child("pipelineRuns", runName).String()
+		err := r.o.Meta.Update(ctx, func(tx meta.Tx) error {
+			started = false
+			if _, err := tx.GetResource(marker); err == nil {
+				return nil
+			} else if !errors.Is(err, errdef.ErrNotFound) {
+				return err
+			}
+			row, _, err := loadRegistry(tx, regID.Subscription, regID.ResourceGroup, regID.Names[0])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.GetResource(pipelineID); err != nil {
+				return err // deleted since the listing
+			}
+			props := &PipelineRunProperties{Request: &PipelineRunRequest{PipelineResourceID: ptr(pipelineID),
+				Source: &RunBlobEndpoint{Type: ptr("AzureStorageBlob"), Name: ptr(o.Name)}}}
+			run := newRun(runID, runName, props, pl, false, now)
+			ts := o.LastModified.UTC()
+			run.Properties.Response.Trigger = &RunTrigger{SourceTrigger: &struct {
+				Timestamp *time.Time `json:"timestamp,omitempty"`
+			}{Timestamp: &ts}}
+			run.State = runState{Registry: row.Key}
+			doc, _ := json.Marshal(map[string]any{"blob": o.Name, "etag": o.ETag, "run": runID})
+			if err := tx.PutResource(meta.Resource{ID: marker, Type: triggerType, Document: doc, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			started = true
+			return tx.PutResource(meta.Resource{ID: runID, Type: PipelineRunType, Document: mustJSON(run), CreatedAt: now, UpdatedAt: now})
+		})
+		if err != nil {
+			return err
+		}
+		if started {
+			r.o.Logger.Info("import pipeline triggered", "pipeline", pipelineID, "blob", o.Name, "run", runName)
+			r.Wake()
+		}
+	}
+	return nil
+}
