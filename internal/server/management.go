@@ -25,6 +25,9 @@ type ManagementOptions struct {
 		AuthenticateARM(r *http.Request) (authz.Caller, error)
 	}
 	Logger *slog.Logger
+	// Runs is the pipeline runner the pipelineRuns routes wake and
+	// cancel; nil leaves new runs waiting in the store.
+	Runs acr.RunControl
 }
 
 // Management builds the management plane: every provider's route table
@@ -32,7 +35,7 @@ type ManagementOptions struct {
 // hook logging each write. Tests build it the same way to walk the routes
 // as served.
 func Management(o ManagementOptions) (*arm.Router, error) {
-	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger})
+	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
 	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries},
 		Cleaners: []resources.Cleaner{networks}, Logger: o.Logger})
