@@ -226,11 +226,35 @@ func (in *importState) blob(ctx context.Context, store meta.Store, blobs BlobSto
 			return nil // the reader skips the entry's bytes
 		}
 	}
-	w, err := blobs.Writer(ctx, "transfer-"+uuid.NewString())
+	if err := writeBlob(ctx, store, blobs, target.Key, e, ctxReader{ctx, ar}); err != nil {
+		return err
+	}
+	in.verified[e.Digest] = e.Size
+	in.written++
+	return nil
+}
+
+// writeBlob streams one blob into the store and verifies it. The write is
+// an upload with a row of its own while it lasts, so the upload sweeper
+// removes what a crash leaves half-written.
+func writeBlob(ctx context.Context, store meta.Store, blobs BlobStore, registryKey string, e archive.Entry, r io.Reader) error {
+	ref := "transfer-" + uuid.NewString()
+	now := time.Now().UTC()
+	if err := store.Update(ctx, func(tx meta.Tx) error {
+		return tx.PutUpload(meta.Upload{ID: ref, RegistryKey: registryKey, StartedAt: now, UpdatedAt: now})
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		cleanup := context.WithoutCancel(ctx)
+		blobs.Abort(cleanup, ref) // a no-op after a commit
+		store.Update(cleanup, func(tx meta.Tx) error { return tx.DeleteUpload(ref) })
+	}()
+	w, err := blobs.Writer(ctx, ref)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, ar}); err != nil {
+	if _, err := io.Copy(w, r); err != nil {
 		w.Close()
 		return err
 	}
@@ -240,8 +264,6 @@ func (in *importState) blob(ctx context.Context, store meta.Store, blobs BlobSto
 		}
 		return err
 	}
-	in.verified[e.Digest] = e.Size
-	in.written++
 	return nil
 }
 
