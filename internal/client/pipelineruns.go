@@ -22,14 +22,12 @@ var runTable = []column{
 	{"ERROR_MESSAGE", "response.pipelineRunErrorMessage", nil},
 }
 
-// waitTiming is how --wait polls and reports; tests shorten it.
+// waitTiming is how --wait polls and reports.
 type waitTiming struct {
 	poll     time.Duration // between GETs of the run
 	lines    time.Duration // between plain progress lines (not a terminal)
 	failures int           // transient failures in a row before giving up
 }
-
-var defaultWait = waitTiming{poll: time.Second, lines: 5 * time.Second, failures: 30}
 
 func (s *state) pipelineRun() *cobra.Command {
 	root := &cobra.Command{Use: "pipeline-run", Short: "Manage pipeline runs (az acrtransfer)"}
@@ -38,6 +36,7 @@ func (s *state) pipelineRun() *cobra.Command {
 	var artifacts []string
 	var force, wait, dryRun bool
 	var top int
+	wt := waitTiming{lines: 5 * time.Second, failures: 30}
 	nameFlag := func(c *cobra.Command) {
 		ref.flags(c)
 		c.Flags().StringVarP(&name, "name", "n", "", "name of the pipeline run")
@@ -84,7 +83,7 @@ func (s *state) pipelineRun() *cobra.Command {
 			if !wait {
 				return s.printFlat(b, runTable)
 			}
-			return s.waitRun(cmd, c, id, defaultWait)
+			return s.waitRun(cmd, c, id, wt)
 		})(cmd, args)
 	}}
 	nameFlag(create)
@@ -94,6 +93,8 @@ func (s *state) pipelineRun() *cobra.Command {
 	create.Flags().StringArrayVarP(&artifacts, "artifacts", "a", nil, "space-separated artifacts to export: repository:tag or repository@sha256:… (no tag: :latest)")
 	create.Flags().BoolVarP(&force, "force-redeploy", "f", false, "run again even if nothing changed (a new forceUpdateTag)")
 	create.Flags().BoolVar(&wait, "wait", false, "follow the run to its end, with progress on stderr; exit non-zero if it fails (Bulkhead)")
+	create.Flags().DurationVar(&wt.poll, "poll-interval", time.Second, "how often --wait asks for the run")
+	create.Flags().MarkHidden("poll-interval")
 	takeListArgs(create, "artifacts")
 	show := &cobra.Command{Use: "show", Short: "Show a pipeline run", RunE: withName(func(_ *cobra.Command, c *conn, id string) error {
 		b, err := c.do(http.MethodGet, id+"?api-version="+pipelineAPIVersion, nil)
