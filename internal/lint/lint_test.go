@@ -42,6 +42,7 @@ var rank = map[string]int{
 	"oci":         3,
 	"deployments": 3,
 	"vnet":        3,
+	"keyvault":    3,
 	"resources":   3,
 	"server":      4,
 	// client is the az-style CLI; it talks to a server over HTTP only and
@@ -61,6 +62,7 @@ var sameRank = map[[2]string]bool{
 	{"oci", "identity"}:    true,
 	{"deployments", "arm"}: true,
 	{"vnet", "arm"}:        true,
+	{"keyvault", "arm"}:    true,
 	{"resources", "arm"}:   true,
 	// The token service declares its routes for arm's router and answers
 	// the management plane's Bearer check with arm's errors.

@@ -8,6 +8,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
+	"github.com/bulkhead-registry/bulkhead/internal/keyvault"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/resources"
 	"github.com/bulkhead-registry/bulkhead/internal/vnet"
@@ -28,6 +29,11 @@ type ManagementOptions struct {
 	// Runs is the pipeline runner the pipelineRuns routes wake and
 	// cancel; nil leaves new runs waiting in the store.
 	Runs acr.RunControl
+	// KeyVault, when set, is the Microsoft.KeyVault provider to serve:
+	// serve builds it (with a seal key from the data dir) and hands its
+	// Secret resolver to the pipeline runner too. It must use Meta. Nil
+	// builds one that stores secret values unsealed.
+	KeyVault *keyvault.Provider
 }
 
 // Management builds the management plane: every provider's route table
@@ -37,13 +43,20 @@ type ManagementOptions struct {
 func Management(o ManagementOptions) (*arm.Router, error) {
 	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
-	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries},
+	vaults := o.KeyVault
+	if vaults == nil {
+		var err error
+		if vaults, err = keyvault.New(keyvault.Options{Meta: o.Meta}); err != nil {
+			return nil, err
+		}
+	}
+	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries, vaults},
 		Cleaners: []resources.Cleaner{networks}, Logger: o.Logger})
 	// Templates apply each resource through the router itself, in process.
 	var router *arm.Router
 	templates := deployments.New(deployments.Options{Meta: o.Meta, Apply: func() arm.Dispatcher { return router }})
 	router, err := arm.NewRouter(arm.RouterOptions{Store: o.Meta, Authenticate: o.Identity.AuthenticateARM, OnWrite: LogWrites(o.Logger), Logger: o.Logger},
-		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), templates.Table())
+		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), vaults.Table(), templates.Table())
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,7 @@ func TestCanonicalPath(t *testing.T) {
 		"/subscriptions/s/providers/microsoft.containerregistry/LOCATIONS/WestUS/OPERATIONSTATUSES/Op1":         "/subscriptions/s/providers/Microsoft.ContainerRegistry/locations/WestUS/operationStatuses/Op1",
 		"/subscriptions/s/resourcegroups/rg/providers/microsoft.resources/deployments/":                         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Resources/deployments",
 		"/subscriptions/s/resourceGroups/rg/providers/MICROSOFT.NETWORK/privateendpoints/PE":                    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/PE",
+		"/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/VAULTS/KV1/SECRETS/Secrets":            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/KV1/secrets/Secrets",
 	} {
 		if got := router.CanonicalPath(in); got != want {
 			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
