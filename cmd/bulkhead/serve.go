@@ -19,6 +19,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/gc"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/keyvault"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
@@ -101,7 +102,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL,
 		TrustedProxies: cfg.TrustedProxies, Guard: guard, Logger: log})
-	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log})
+	sealKey, err := dataKey(filepath.Join(cfg.DataDir, "keys", "seal.key"))
+	if err != nil {
+		return fmt.Errorf("key vault seal key: %w", err)
+	}
+	vaults, err := keyvault.New(keyvault.Options{Meta: store, SealKey: sealKey})
+	if err != nil {
+		return fmt.Errorf("key vault: %w", err)
+	}
+	node, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("node id: %w", err)
+	}
+	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: openContainer, Secrets: vaults, Node: node,
+		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Logger: log})
+	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log,
+		KeyVault: vaults, Runs: runs})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)
 	}
@@ -109,6 +125,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	background.Go(func() { sweepUploads(ctx, data, cfg.UploadTTL) })
 	background.Go(func() { purgeOperations(ctx, store, log) })
+	background.Go(func() { runs.Run(ctx) })
 	if cfg.GCInterval > 0 {
 		background.Go(func() {
 			gc.Run(ctx, gc.Options{Store: store, Blobs: blobs, Interval: cfg.GCInterval, Grace: cfg.GCGrace, Log: log, Metrics: srv.Metrics()})

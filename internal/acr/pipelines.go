@@ -146,8 +146,11 @@ func validatePipeline(k pipelineKind, in Pipeline) error {
 	if ep == nil || ep.URI == nil || strings.TrimSpace(*ep.URI) == "" {
 		return errPipelineInvalid("properties." + field + ".uri is required.")
 	}
-	if ep.KeyVaultURI == nil || strings.TrimSpace(*ep.KeyVaultURI) == "" {
-		return errPipelineInvalid("properties." + field + ".keyVaultUri is required.")
+	// A local directory (file:///…, a Bulkhead extension) needs no SAS
+	// token, so no Key Vault secret either.
+	local := strings.HasPrefix(strings.ToLower(strings.TrimSpace(*ep.URI)), "file:")
+	if !local && (ep.KeyVaultURI == nil || strings.TrimSpace(*ep.KeyVaultURI) == "") {
+		return errPipelineInvalid("properties." + field + ".keyVaultUri is required: the Key Vault secret that holds the container's SAS token.")
 	}
 	if ep.Type == nil {
 		ep.Type = ptr("AzureStorageBlobContainer")

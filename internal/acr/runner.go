@@ -257,6 +257,14 @@ func (r *Runner) execute(ctx context.Context, id string) {
 	if errors.Is(err, errdef.ErrNotFound) && run.ID == nil {
 		return // deleted before it started
 	}
+	export := strings.Contains(strings.ToLower(deref(run.Properties.Request.PipelineResourceID)), "/exportpipelines/")
+	if err != nil && export {
+		// A locked registry's runs report the lock, not the pipeline that
+		// had to be deleted before it.
+		if gerr := r.o.Meta.View(ctx, func(tx meta.Tx) error { _, _, err := r.exportGate(run)(tx); return err }); gerr != nil {
+			err = gerr
+		}
+	}
 	var mu sync.Mutex
 	var prog transfer.Progress
 	progress := func(p transfer.Progress) {
@@ -271,7 +279,7 @@ func (r *Runner) execute(ctx context.Context, id string) {
 			defer mu.Unlock()
 			return prog
 		})
-		if strings.Contains(strings.ToLower(deref(run.Properties.Request.PipelineResourceID)), "/exportpipelines/") {
+		if export {
 			out, err = r.export(ctx, run, pipeline, progress)
 		} else {
 			out, err = r.importRun(ctx, run, pipeline, progress)
@@ -513,13 +521,18 @@ func (r *Runner) exportGate(run storedRun) transfer.ExportGate {
 		if err != nil {
 			return row, egress.Permit{}, err
 		}
+		// The policy first: a run that meets a disabled registry reports
+		// the gate's reason, even though its pipeline had to go first.
+		permit, err := egress.Check(egressSource(row, reg), egress.ChannelExportPipelineRun)
+		if err != nil {
+			return row, permit, err
+		}
 		if _, err := tx.GetResource(pipelineID); errors.Is(err, errdef.ErrNotFound) {
 			return row, egress.Permit{}, fmt.Errorf("the export pipeline '%s' was deleted during the run, so the run stopped and committed nothing", pipelineID)
 		} else if err != nil {
 			return row, egress.Permit{}, err
 		}
-		permit, err := egress.Check(egressSource(row, reg), egress.ChannelExportPipelineRun)
-		return row, permit, err
+		return row, permit, nil
 	}
 }
 
