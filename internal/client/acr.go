@@ -245,5 +245,6 @@ func (s *state) acr() *cobra.Command {
 	credRenew.Flags().StringVar(&which, "password-name", "password", "password or password2")
 	cred.AddCommand(credShow, credRenew)
 	root.AddCommand(create, show, update, del, list, check, cred)
+	root.AddCommand(s.pipelineCommands()...)
 	return root
 }
