@@ -24,6 +24,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
 	"github.com/bulkhead-registry/bulkhead/internal/signin"
+	"github.com/bulkhead-registry/bulkhead/internal/transfer/storage/endpoint"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -114,7 +115,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("node id: %w", err)
 	}
-	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: openContainer, Secrets: vaults, Node: node,
+	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: endpoint.Open, Secrets: vaults, Node: node,
 		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Logger: log})
 	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log,
 		KeyVault: vaults, Runs: runs})

@@ -3,17 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
-	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
-	"github.com/bulkhead-registry/bulkhead/internal/transfer/storage"
-	"github.com/bulkhead-registry/bulkhead/internal/transfer/storage/dir"
 )
 
 // openMeta opens the metadata store cfg.Meta names: an explicit switch,
@@ -55,22 +50,3 @@ func openContent(cfg *config.Config) (blobStore, error) {
 	}
 }
 
-// openContainer opens the storage container of a pipeline endpoint: an
-// explicit switch on the URI's scheme, like openContent. sas is the
-// token from the pipeline's Key Vault secret; a local directory needs
-// none.
-func openContainer(_ context.Context, uri, sas string) (storage.Container, error) {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return nil, fmt.Errorf("the storage uri is not a URL: %w", errdef.ErrInvalidArgument)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "file":
-		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("a file:// storage uri names a local directory (file:///abs/path), not host %q: %w", u.Host, errdef.ErrInvalidArgument)
-		}
-		return dir.New(u.Path)
-	default:
-		return nil, fmt.Errorf("storage uri scheme %q: use https://<account>.blob.core.windows.net/<container> or file:///<directory>: %w", u.Scheme, errdef.ErrInvalidArgument)
-	}
-}
