@@ -63,6 +63,7 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Respo
 		}
 		gateSource := egressSource(source, sourceDoc)
 		gateSource.NamedByLoginServer = src.id == nil
+		gateSource.Target = target.Key
 		permit, err := egress.Check(gateSource, egress.ChannelImportSource)
 		if err != nil {
 			return asARM(err)
