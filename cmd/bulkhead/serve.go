@@ -101,7 +101,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, LoginServerSuffix: cfg.LoginServerSuffix, UploadTTL: cfg.UploadTTL,
 		TrustedProxies: cfg.TrustedProxies, Guard: guard, Logger: log})
-	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log})
+	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log, Content: blobs})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)
 	}

@@ -34,6 +34,7 @@ var codes = map[string]code{
 	"SystemScopeMapReadOnly":            {http.StatusBadRequest, errdef.ErrFailedPrecondition},
 	"ZoneRedundancyCannotBeChanged":     {http.StatusBadRequest, errdef.ErrFailedPrecondition},
 	"AlreadyInUse":                      {http.StatusConflict, errdef.ErrAlreadyExists},
+	"Conflict":                          {http.StatusConflict, errdef.ErrConflict},
 	"ScopeMapInUse":                     {http.StatusConflict, errdef.ErrConflict},
 	"TagAlreadyExists":                  {http.StatusConflict, errdef.ErrConflict},
 	"LinkedAuthorizationFailed":         {http.StatusForbidden, errdef.ErrDenied},

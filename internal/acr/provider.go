@@ -7,7 +7,9 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/remote"
 )
 
 // Options configure the provider. Meta is required.
@@ -22,6 +24,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// Content receives the blobs of images imported from registries
+	// outside the service. Nil turns such imports off (they answer 400).
+	Content content.Ingester
+	// RemoteImport budgets imports from registries outside the service.
+	RemoteImport remote.Options
 }
 
 // Provider serves Microsoft.ContainerRegistry and the slice of
@@ -33,6 +40,7 @@ type Provider struct {
 	suffix string
 	log    *slog.Logger
 	now    func() time.Time
+	remote *remote.Importer // nil without Options.Content
 }
 
 // New returns a provider.
@@ -43,6 +51,9 @@ func New(o Options) *Provider {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if o.Content != nil {
+		p.remote = remote.New(o.Meta, o.Content, o.RemoteImport)
 	}
 	return p
 }

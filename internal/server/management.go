@@ -7,6 +7,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/resources"
@@ -25,6 +26,9 @@ type ManagementOptions struct {
 		AuthenticateARM(r *http.Request) (authz.Caller, error)
 	}
 	Logger *slog.Logger
+	// Content receives images imported from registries outside the
+	// service; nil turns those imports off.
+	Content content.Ingester
 }
 
 // Management builds the management plane: every provider's route table
@@ -32,7 +36,7 @@ type ManagementOptions struct {
 // hook logging each write. Tests build it the same way to walk the routes
 // as served.
 func Management(o ManagementOptions) (*arm.Router, error) {
-	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger})
+	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Content: o.Content})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
 	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries},
 		Cleaners: []resources.Cleaner{networks}, Logger: o.Logger})
