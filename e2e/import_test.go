@@ -104,8 +104,10 @@ func TestImportImage(t *testing.T) {
 		{"not a registry id", `{"source":{"resourceId":"/subscriptions/x/resourceGroups/y","sourceImage":"app:v1"}}`, 400, "InvalidParameters"},
 		{"unknown source registry", `{"source":{"resourceId":"` + regPath + `nosuchreg","sourceImage":"app:v1"}}`, 404, "SourceRegistryNotFound"},
 		{"unknown image", `{"source":{"resourceId":"` + srcID + `","sourceImage":"app:nope"}}`, 404, "ImageNotFound"},
-		{"external registry", `{"source":{"registryUri":"docker.io","sourceImage":"library/hello-world:latest"}}`, 400, "InvalidParameters"},
-		{"another server's path", `{"source":{"registryUri":"127.0.0.1:1/impsrc","sourceImage":"app:v1"}}`, 400, "InvalidParameters"},
+		{"unresolvable external registry", `{"source":{"registryUri":"nosuchregistry.invalid","sourceImage":"library/hello-world:latest"}}`, 400, "InvalidParameters"},
+		{"another server's path, unreachable", `{"source":{"registryUri":"127.0.0.1:1/impsrc","sourceImage":"app:v1"}}`, 400, "InvalidParameters"},
+		{"bad registryUri", `{"source":{"registryUri":"ftp://x","sourceImage":"app:v1"}}`, 400, "InvalidParameters"},
+		{"credentials without a password", `{"source":{"registryUri":"127.0.0.1:1","credentials":{"username":"u"},"sourceImage":"app:v1"}}`, 400, "InvalidParameters"},
 		{"malformed json", `{"source":`, 400, "InvalidRequestContent"},
 	} {
 		if code, m := imp(c.body); code != c.status || dig(m, "error", "code") != c.code {

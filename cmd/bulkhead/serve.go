@@ -118,7 +118,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: endpoint.Open, Secrets: vaults, Node: node,
 		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Logger: log})
 	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log,
-		KeyVault: vaults, Runs: runs})
+		KeyVault: vaults, Runs: runs, Content: blobs})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)
 	}

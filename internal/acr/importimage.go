@@ -13,6 +13,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/remote"
 	"github.com/bulkhead-registry/bulkhead/internal/transfer"
 )
 
@@ -46,6 +47,9 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Respo
 	if err != nil {
 		return nil, err
 	}
+	if src.remote != nil {
+		return p.importRemote(ctx, aq, req, src)
+	}
 	start := p.now().UTC()
 	var opPath string
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
@@ -63,6 +67,7 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Respo
 		}
 		gateSource := egressSource(source, sourceDoc)
 		gateSource.NamedByLoginServer = src.id == nil
+		gateSource.Target = target.Key
 		permit, err := egress.Check(gateSource, egress.ChannelImportSource)
 		if err != nil {
 			return asARM(err)
@@ -85,6 +90,9 @@ type sourceRef struct {
 	id   *arm.ID // by resourceId
 	name string  // by registryUri, resolved to a local registry name
 	as   string  // what the request said, for messages
+	// remote is a registryUri outside the service, with credentials.
+	remote             *remote.Source
+	username, password string
 }
 
 // parseImport validates the body and names the source registry; the
@@ -113,7 +121,19 @@ func (p *Provider) parseImport(r *http.Request, in importParams) (transfer.Impor
 		src.as = in.Source.RegistryURI
 		src.name, image = p.localSource(r, in.Source.RegistryURI, image)
 		if src.name == "" {
-			return req, src, bad("The source registry '%s' is not a registry of this Bulkhead service; importing from other registries is not supported. Reference a local registry by its resourceId or login server.", in.Source.RegistryURI)
+			// Another server, as far as names tell: imported over the
+			// network, where the data plane judges any road back here.
+			rs, err := remote.ParseSource(in.Source.RegistryURI)
+			if err != nil {
+				return req, src, bad("%s.", strings.TrimSuffix(err.Error(), ": "+errdef.ErrInvalidArgument.Error()))
+			}
+			src.remote = &rs
+			if c := in.Source.Credentials; c != nil {
+				if c.Password == "" {
+					return req, src, bad("source.credentials.password is required when source.credentials is given.")
+				}
+				src.username, src.password = c.Username, c.Password
+			}
 		}
 	default:
 		return req, src, bad("source needs a resourceId (a registry of this service) or a registryUri.")

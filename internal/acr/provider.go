@@ -7,7 +7,9 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
+	"github.com/bulkhead-registry/bulkhead/internal/remote"
 )
 
 // Options configure the provider. Meta is required.
@@ -25,6 +27,11 @@ type Options struct {
 	// Runs is told when a pipeline run is created or deleted; nil leaves
 	// runs waiting for a runner that polls.
 	Runs RunControl
+	// Content receives the blobs of images imported from registries
+	// outside the service. Nil turns such imports off (they answer 400).
+	Content content.Ingester
+	// RemoteImport budgets imports from registries outside the service.
+	RemoteImport remote.Options
 }
 
 // RunControl is the runner as the ARM handlers see it.
@@ -45,6 +52,7 @@ type Provider struct {
 	log    *slog.Logger
 	now    func() time.Time
 	runs   RunControl
+	remote *remote.Importer // nil without Options.Content
 }
 
 // New returns a provider.
@@ -55,6 +63,9 @@ func New(o Options) *Provider {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if o.Content != nil {
+		p.remote = remote.New(o.Meta, o.Content, o.RemoteImport)
 	}
 	return p
 }

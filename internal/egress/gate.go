@@ -23,6 +23,12 @@ type Source struct {
 	// NamedByLoginServer says the request named the registry by its login
 	// server (an import's registryUri) rather than by resource id.
 	NamedByLoginServer bool
+	// Target is the key of the registry the content goes into, when the
+	// channel has one (an import's target) and the caller knows it. An
+	// import whose target is its source moves nothing out of the registry,
+	// so the gate permits it whatever the policy; the permit still names
+	// the source. Empty means unknown: judged as leaving.
+	Target string
 }
 
 // Refusal is a decision of the gate: an ARM-style code and a message that
@@ -85,6 +91,12 @@ func decide(src Source, ch Channel) error {
 		// authorized pulls from inside the private network keep working.
 		return nil
 	case ChannelImportSource, ChannelExportPipelineCreate, ChannelExportPipelineRun:
+		if ch == ChannelImportSource && src.Target != "" && src.Target == src.Key {
+			// Inside one registry: nothing leaves it, so neither the
+			// export policy nor the private source's naming rule (which
+			// keeps content from leaving through a public name) applies.
+			return nil
+		}
 		if src.ExportsDisabled {
 			return refuse("ExportsDisabled", "%s is not allowed because the registry '%s' has exports disabled (properties.policies.exportPolicy.status=disabled). Enable exports on '%s' first if its artifacts may leave it.",
 				describe(ch), src.Name, src.Name)

@@ -33,6 +33,7 @@ var rank = map[string]int{
 	"signin":      2,
 	"authz":       2,
 	"transfer":    2,
+	"remote":      2,
 	"audit":       2,
 	"gc":          2,
 	"template":    2,
@@ -69,6 +70,11 @@ var sameRank = map[[2]string]bool{
 	{"identity", "arm"}: true,
 	// transfer takes the egress gate's permits for what it moves.
 	{"transfer", "egress"}: true,
+	// remote is the importer from registries outside the service: it
+	// writes what transfer's local import writes, and stamps its requests
+	// with the gate's marker (egress.MarkerHeader).
+	{"remote", "transfer"}: true,
+	{"remote", "egress"}:   true,
 }
 
 // onlyInternal limits some packages to the listed internal imports: the

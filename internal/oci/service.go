@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
+	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -172,10 +173,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.challenge(w, r, c, rt, err)
 		return
 	}
+	marked := importMarked(r)
 	if q.registry != "" && (q.kind != kindBase && q.kind != kindCatalog || hostMode) {
 		if err := s.meta.View(r.Context(), func(tx meta.Tx) error {
 			if c.reg, err = tx.RegistryByName(q.registry); err != nil {
 				return err
+			}
+			if marked {
+				if err := importSource(c.reg); err != nil {
+					return err
+				}
 			}
 			return network.Check(c.reg, s.clientAddr(r))
 		}); err != nil {
@@ -186,9 +193,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.As(err, &denied) {
 				err = fail(codeDenied, denied.Error(), err)
 			}
+			var refused *egress.Refusal
+			if errors.As(err, &refused) {
+				err = fail(codeDenied, refused.Message, err)
+			}
 			s.answerError(w, r, err)
 			return
 		}
+	} else if marked && q.kind == kindCatalog {
+		// An import reads one image of one registry; the service-wide
+		// catalog is no part of that.
+		writeError(w, r, fail(codeDenied, "an import from a registry outside this service reached its catalog; importing from this service goes through its registries' egress gate", errdef.ErrDenied))
+		return
 	}
 	if err := s.authorize(r, c, rt); err != nil {
 		s.challenge(w, r, c, rt, err)
@@ -217,6 +233,30 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.answerError(w, r, err)
 	}
+}
+
+// importMarked reports whether r carries egress.MarkerHeader, with any
+// value: one of this service's importers sent it (or someone who chose to
+// be judged as one), so the registry it reads from is the source of an
+// import into a registry of this service, whatever road the request took
+// to get here.
+func importMarked(r *http.Request) bool {
+	return len(r.Header.Values(egress.MarkerHeader)) > 0
+}
+
+// importSource asks the egress gate whether reg may be the source of an
+// import (DESIGN.md rule 1), from the facts on its row. The answer is a
+// refusal or nil; the data plane moves the bytes itself, so the permit is
+// not needed past the question. The target is not known here (the marker
+// carries no claim a forger could use), so an import within one registry
+// by a road around its names is judged as leaving it.
+func importSource(reg meta.Registry) error {
+	src, err := egress.RegistrySource(reg)
+	if err != nil {
+		return err
+	}
+	_, err = egress.Check(src, egress.ChannelImportSource)
+	return err
 }
 
 // answerError writes err and logs a server fault. A request whose client

@@ -7,6 +7,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
+	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
 	"github.com/bulkhead-registry/bulkhead/internal/keyvault"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -34,6 +35,9 @@ type ManagementOptions struct {
 	// Secret resolver to the pipeline runner too. It must use Meta. Nil
 	// builds one that stores secret values unsealed.
 	KeyVault *keyvault.Provider
+	// Content receives images imported from registries outside the
+	// service; nil turns those imports off.
+	Content content.Ingester
 }
 
 // Management builds the management plane: every provider's route table
@@ -41,7 +45,7 @@ type ManagementOptions struct {
 // hook logging each write. Tests build it the same way to walk the routes
 // as served.
 func Management(o ManagementOptions) (*arm.Router, error) {
-	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs})
+	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs, Content: o.Content})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
 	vaults := o.KeyVault
 	if vaults == nil {

@@ -60,7 +60,7 @@ func newTokenWorld(t testing.TB) *tokenWorld {
 		t.Fatal(err)
 	}
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, Guard: guard, Logger: log})
-	mgmt, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: log})
+	mgmt, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: log, Content: blobs})
 	if err != nil {
 		t.Fatal(err)
 	}

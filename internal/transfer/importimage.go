@@ -117,38 +117,15 @@ func Import(tx meta.Tx, permit egress.Permit, req ImportRequest) (ImportResult, 
 		}
 		root = d
 	}
-	targets := req.TargetTags
-	untagged := req.Untagged
-	if len(targets) == 0 && len(untagged) == 0 {
-		if src.Tag != "" {
-			targets = []Image{{Repository: src.Repository, Tag: src.Tag}}
-		} else {
-			untagged = []string{src.Repository}
-		}
-	}
-	if !req.Force {
-		for _, t := range targets {
-			_, err := tx.Tag(req.Target.Key, t.Repository, t.Tag)
-			if err == nil {
-				return res, fmt.Errorf("the tag '%s' already exists in registry '%s'; import with mode Force to overwrite it: %w", t, req.Target.Name, errdef.ErrConflict)
-			}
-			if !errors.Is(err, errdef.ErrNotFound) {
-				return res, err
-			}
-		}
+	targets, untagged := Destinations(src, req.TargetTags, req.Untagged)
+	if err := CheckTags(tx, req.Target, targets, req.Force); err != nil {
+		return res, err
 	}
 	manifests, blobs, err := closure(tx, req.Source, src.Repository, root)
 	if err != nil {
 		return res, err
 	}
-	repos := map[string]bool{}
-	for _, t := range targets {
-		repos[t.Repository] = true
-	}
-	for _, r := range untagged {
-		repos[r] = true
-	}
-	for repo := range repos {
+	for _, repo := range Repositories(targets, untagged) {
 		for _, b := range blobs {
 			b.RegistryKey, b.Repository, b.CreatedAt = req.Target.Key, repo, req.Now
 			if err := tx.LinkBlob(b); err != nil {
