@@ -56,6 +56,12 @@ func (e *transferEnv) createRegistry(name string) string {
 
 // pipeline creates an export or import pipeline on a local directory.
 func (e *transferEnv) pipeline(reg, kind, name, dir string, trigger bool, options ...string) string {
+	return e.pipelineAt(reg, kind, name, "file://"+dir, "", trigger, options...)
+}
+
+// pipelineAt creates an export or import pipeline on a storage uri, with
+// the Key Vault secret that holds its SAS token.
+func (e *transferEnv) pipelineAt(reg, kind, name, uri, keyVaultURI string, trigger bool, options ...string) string {
 	id := reg + "/" + kind + "/" + name
 	side := "target"
 	extra := ""
@@ -68,7 +74,11 @@ func (e *transferEnv) pipeline(reg, kind, name, dir string, trigger bool, option
 		extra = `,"trigger":{"sourceTrigger":{"status":"` + status + `"}}`
 	}
 	opts, _ := json.Marshal(options)
-	body := fmt.Sprintf(`{"location":"westus","identity":{"type":"SystemAssigned"},"properties":{%q:{"type":"AzureStorageBlobContainer","uri":"file://%s"},"options":%s%s}}`, side, dir, opts, extra)
+	kv := ""
+	if keyVaultURI != "" {
+		kv = fmt.Sprintf(`,"keyVaultUri":%q`, keyVaultURI)
+	}
+	body := fmt.Sprintf(`{"location":"westus","identity":{"type":"SystemAssigned"},"properties":{%q:{"type":"AzureStorageBlobContainer","uri":%q%s},"options":%s%s}}`, side, uri, kv, opts, extra)
 	e.must("PUT", id, body, 200, 201)
 	return id
 }
