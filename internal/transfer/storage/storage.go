@@ -6,6 +6,9 @@
 // A Container is object-shaped: whole archives named by the pipeline run,
 // written once. Nothing is visible under a name until its writer commits,
 // so a run that dies half-way never leaves an archive that looks complete.
+//
+// The backends are the sub-packages dir and azblob; endpoint.Open picks
+// one by the pipeline's storage URI. storagetest is the suite both pass.
 package storage
 
 import (

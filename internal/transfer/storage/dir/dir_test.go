@@ -191,3 +191,34 @@ func FuzzNameDir(f *testing.F) {
 		}
 	})
 }
+
+// TestFull checks that a full file system is errdef.ErrInsufficientStorage,
+// with a real ENOSPC: the temp file is swapped for /dev/full.
+func TestFull(t *testing.T) {
+	devFull, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	ctx := context.Background()
+	c := newContainer(t)
+	ow, err := c.Create(ctx, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ow.(*writer)
+	w.f.Close()
+	w.f = devFull
+	if _, err := w.Write([]byte("data")); !errors.Is(err, errdef.ErrInsufficientStorage) {
+		t.Errorf("Write: %v, want insufficient storage", err)
+	}
+	if _, err := w.Commit(ctx, nil); !errors.Is(err, errdef.ErrInsufficientStorage) {
+		t.Errorf("Commit: %v, want insufficient storage", err)
+	}
+	if l, _ := c.List(ctx); len(l) != 0 {
+		t.Errorf("List after a failed commit: %v", l)
+	}
+	entries, _ := os.ReadDir(c.(*Container).Root())
+	if len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}

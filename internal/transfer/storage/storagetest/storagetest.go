@@ -208,7 +208,8 @@ func testAbort(t *testing.T, c storage.Container) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Write([]byte("never seen")); err != nil {
+	// Several small blocks' worth, so that some may be in flight.
+	if _, err := w.Write(pattern(3<<20 + 1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Abort(ctx); err != nil {
