@@ -61,8 +61,24 @@ func TestPipelineTransferAzureBlob(t *testing.T) {
 		t.Fatalf("the exported blob: %+v, %v", info, err)
 	}
 
+	// The import side's secret comes from an ARM template with a
+	// securestring parameter, as templates create secrets; the deployment
+	// never shows the value again.
+	tmpl := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","contentVersion":"1.0.0.0",
+		"parameters":{"sasToken":{"type":"securestring"}},
+		"resources":[{"type":"Microsoft.KeyVault/vaults/secrets","apiVersion":"2023-07-01","name":"transferkv1/importsas","properties":{"value":"[parameters('sasToken')]"}}]}`
+	code, dep := e.a.do("PUT", e.rg+"/providers/Microsoft.Resources/deployments/importsecret?api-version=2024-03-01",
+		`{"properties":{"mode":"Incremental","template":`+tmpl+`,"parameters":{"sasToken":{"value":"`+sas+`"}}}}`)
+	if code != 201 || dig(dep, "properties", "provisioningState") != "Succeeded" {
+		t.Fatalf("deploying the secret: %d %v", code, dep)
+	}
+	_, dep = e.a.do("GET", e.rg+"/providers/Microsoft.Resources/deployments/importsecret?api-version=2024-03-01", "")
+	if strings.Contains(mustJSON(dep), sas) {
+		t.Fatalf("the deployment shows its securestring parameter: %v", dep)
+	}
+
 	regC := e.createRegistry("azuretarget")
-	e.pipelineAt(regC, "importPipelines", "azureimport", uri, kvURI, true)
+	e.pipelineAt(regC, "importPipelines", "azureimport", uri, "https://transferkv1.vault.azure.net/secrets/importsas", true)
 	var runs []any
 	deadline := time.Now().Add(time.Minute)
 	for len(runs) == 0 {

@@ -236,6 +236,12 @@ func deploymentDoc(id arm.ID, req request, params, outputs map[string]any, res [
 		if spec, ok := req.Properties.Template.Parameters[name]; ok && spec.Type != "" {
 			typ = spec.Type
 		}
+		if strings.HasPrefix(strings.ToLower(typ), "secure") {
+			// ARM never shows a secure parameter's value again (a SAS
+			// token for a Key Vault secret, a password).
+			pv[name] = map[string]any{"type": typ}
+			continue
+		}
 		pv[name] = map[string]any{"type": typ, "value": v}
 	}
 	hash := sha256.Sum256(mustJSON(req.Properties.Template))
