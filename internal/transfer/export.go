@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
@@ -51,8 +52,8 @@ type plannedArtifact struct {
 	img       Image
 	root      archive.Root
 	manifests []digest.Digest
-	// size is what the artifact adds to the archive: its manifests'
-	// bytes and its blobs'.
+	// sizes are the sizes of everything the artifact puts in the
+	// archive (manifests and blobs), by digest.
 	sizes map[digest.Digest]int64
 	blobs []meta.BlobLink
 }
@@ -96,6 +97,9 @@ func Export(ctx context.Context, store meta.Store, blobs content.Provider, gate 
 				p.TotalBytes += size
 			}
 		}
+	}
+	if len(plan) == 0 {
+		return res, fmt.Errorf("none of the run's artifacts could be exported (%s): %w", strings.Join(res.Skipped, "; "), errdef.ErrNotFound)
 	}
 	p.TotalArtifacts = len(plan)
 	roots := make([]archive.Root, len(plan))
