@@ -29,7 +29,7 @@ type world struct {
 	now      time.Time
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
@@ -60,7 +60,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // blob stores b and links it in reg/repo.
-func (w *world) blob(t *testing.T, reg meta.Registry, repo string, b []byte) ocispec.Descriptor {
+func (w *world) blob(t testing.TB, reg meta.Registry, repo string, b []byte) ocispec.Descriptor {
 	t.Helper()
 	ctx := context.Background()
 	d := digest.FromBytes(b)
@@ -81,7 +81,7 @@ func (w *world) blob(t *testing.T, reg meta.Registry, repo string, b []byte) oci
 	return ocispec.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: d, Size: int64(len(b))}
 }
 
-func (w *world) manifest(t *testing.T, reg meta.Registry, repo, tag string, v any, mt string) ocispec.Descriptor {
+func (w *world) manifest(t testing.TB, reg meta.Registry, repo, tag string, v any, mt string) ocispec.Descriptor {
 	t.Helper()
 	body, _ := json.Marshal(v)
 	d := digest.FromBytes(body)
@@ -101,7 +101,7 @@ func (w *world) manifest(t *testing.T, reg meta.Registry, repo, tag string, v an
 }
 
 // image pushes a one-layer image and returns its manifest's descriptor.
-func (w *world) image(t *testing.T, reg meta.Registry, repo, tag, seed string) ocispec.Descriptor {
+func (w *world) image(t testing.TB, reg meta.Registry, repo, tag, seed string) ocispec.Descriptor {
 	cfg := w.blob(t, reg, repo, []byte(`{"seed":"`+seed+`"}`))
 	cfg.MediaType = ocispec.MediaTypeImageConfig
 	layer := w.blob(t, reg, repo, bytes.Repeat([]byte(seed), 100_000))
@@ -121,7 +121,7 @@ func (w *world) gate(exportsDisabled *bool) transfer.ExportGate {
 	}
 }
 
-func mustImage(t *testing.T, s string) transfer.Image {
+func mustImage(t testing.TB, s string) transfer.Image {
 	img, err := transfer.ParseImage(s, true)
 	if err != nil {
 		t.Fatal(err)
@@ -269,4 +269,41 @@ func TestExportStopsAtTheGate(t *testing.T) {
 	if err != nil || len(res.Exported) != 1 || len(res.Skipped) != 1 {
 		t.Fatalf("ContinueOnErrors: %+v %v", res, err)
 	}
+}
+
+// FuzzImportArchive feeds arbitrary archives to an import: it ends in an
+// error or an import, never a panic, and an archive that fails makes
+// nothing visible in the target.
+func FuzzImportArchive(f *testing.F) {
+	seed := newWorld(f)
+	seed.image(f, seed.src, "app", "v1", "a")
+	var buf bytes.Buffer
+	if _, err := transfer.Export(context.Background(), seed.meta, seed.blobs, seed.gate(nil), &buf, transfer.ExportRequest{Artifacts: []transfer.Image{mustImage(f, "app:v1")}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	w := newWorld(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctx := context.Background()
+		res, err := transfer.ImportArchive(ctx, w.meta, w.blobs, bytes.NewReader(b), transfer.ArchiveImport{Target: w.dst, Now: w.now})
+		if err != nil {
+			if len(res.Imported) != 0 {
+				t.Fatalf("a failed import reports %v", res.Imported)
+			}
+			return
+		}
+		for _, name := range res.Imported {
+			repo, tag, ok := strings.Cut(name, ":")
+			if !ok {
+				continue
+			}
+			w.meta.View(ctx, func(tx meta.Tx) error {
+				if _, err := tx.Tag(w.dst.Key, repo, tag); err != nil {
+					t.Errorf("imported %s is not visible: %v", name, err)
+				}
+				return nil
+			})
+		}
+	})
 }
