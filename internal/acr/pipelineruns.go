@@ -199,13 +199,13 @@ func (p *Provider) putPipelineRun(ctx context.Context, q *arm.Request) (*arm.Res
 			if err != nil {
 				return err
 			}
-			if prev.running() {
-				return fail("Conflict", "The pipeline run '%s' is still running; wait for it to finish or delete it first.", name)
-			}
 			status, before = http.StatusOK, prev.public()
 			if deref(prev.Properties.ForceUpdateTag) == deref(in.Properties.ForceUpdateTag) && reflect.DeepEqual(prev.Properties.Request, req) {
 				out, unchanged = prev, true
 				return nil // nothing changed: ARM answers with the run as it is
+			}
+			if prev.running() {
+				return fail("Conflict", "The pipeline run '%s' is still running; wait for it to finish or delete it first.", name)
 			}
 		} else if !errors.Is(err, errdef.ErrNotFound) {
 			return err
