@@ -99,6 +99,10 @@ func TestAzureCLI(t *testing.T) {
 			t.Fatalf("az acr import %v from an export-disabled registry: exit %d %s", args, r.code, r.stderr)
 		}
 	}
+	// An import inside the registry itself moves nothing out: allowed.
+	if r := az("acr", "import", "-n", "myregistry", "--source", srv.Addr+"/myregistry/app:v1", "--image", "prod/app:v1"); r.code != 0 {
+		t.Fatalf("az acr import within an export-disabled registry: exit %d %s", r.code, r.stderr)
+	}
 	r := az(append(seed, "--set", "properties.publicNetworkAccess=enabled")...)
 	want := "(BadRequest) Enabling public network access is not supported because the registry 'myregistry' has exports disabled."
 	if r.code != 1 || !strings.Contains(r.stderr, want) {

@@ -13,7 +13,9 @@ type Channel string
 const (
 	// ChannelImportSource: another registry imports this registry's
 	// artifacts (importImage with this registry as source, by any name:
-	// resource id, login server, any alias).
+	// resource id, login server, any alias), or an import from outside
+	// the service finds its way back in by any network road (the data
+	// plane asks about every request carrying MarkerHeader).
 	ChannelImportSource Channel = "importImage.source"
 	// ChannelExportPipelineCreate: an export pipeline is created on the
 	// registry.

@@ -158,7 +158,7 @@ func (im *Importer) classify(ctx context.Context, err error, src Source, what st
 	case errors.Is(err, errTooManyRedirects):
 		return &Error{Kind: Invalid, Message: fmt.Sprintf("The source registry '%s' redirected a request for %s more than %d times.", src, what, im.o.MaxRedirects)}
 	case errors.Is(err, errPlainHTTP):
-		return &Error{Kind: Unreachable, Message: fmt.Sprintf("The source registry '%s' would be reached over plain HTTP; only HTTPS is used unless registryUri says http:// (or names a loopback host).", src)}
+		return &Error{Kind: Unreachable, Message: fmt.Sprintf("The source registry '%s' would be reached over plain HTTP, which the registryUri does not allow: only HTTPS is used unless it says http:// (or names a loopback host without https://).", src)}
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		return &Error{Kind: Unreachable, Message: fmt.Sprintf("Importing %s from '%s' took longer than %s.", what, src, im.o.Timeout)}
 	}
