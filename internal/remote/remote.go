@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
@@ -32,7 +33,6 @@ import (
 	ggremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Options are an Importer's budgets. Zero values take the defaults.
@@ -241,19 +241,16 @@ func (im *Importer) manifests(ctx context.Context, f *Fetched, puller *ggremote.
 		if int64(len(body)) > im.o.MaxManifestSize {
 			return im.classify(ctx, errManifestTooLarge, f.req.Source, what, s)
 		}
-		doc, row, err := parseManifest(d, mediaType, body)
+		doc, err := transfer.ParseManifest(d, mediaType, body)
 		if err != nil {
-			return &Error{Kind: Invalid, Message: s.clean(errors.Unwrap(err).Error())}
+			return &Error{Kind: Invalid, Message: s.clean("The source " + strings.TrimPrefix(errors.Unwrap(err).Error(), "the "))}
 		}
-		f.manifests = append(f.manifests, row)
-		for _, c := range doc.Manifests {
+		f.manifests = append(f.manifests, doc.Row)
+		for _, c := range doc.Children {
 			sizes[c.Digest] = c.Size
 			queue = append(queue, c.Digest)
 		}
-		if doc.isIndex() {
-			continue
-		}
-		for _, b := range append([]ocispec.Descriptor{*doc.Config}, doc.Layers...) {
+		for _, b := range doc.Blobs {
 			if transfer.Foreign(b.MediaType) {
 				continue // fetched by clients from their URLs, never stored
 			}

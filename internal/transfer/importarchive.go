@@ -64,7 +64,7 @@ type ArchiveResult struct {
 func ImportArchive(ctx context.Context, store meta.Store, blobs BlobStore, r io.Reader, req ArchiveImport) (ArchiveResult, error) {
 	var res ArchiveResult
 	in := importState{
-		manifests: map[digest.Digest]parsedManifest{},
+		manifests: map[digest.Digest]Manifest{},
 		verified:  map[digest.Digest]int64{},
 		wantRepos: map[digest.Digest]map[string]bool{},
 	}
@@ -132,7 +132,7 @@ func ImportArchive(ctx context.Context, store meta.Store, blobs BlobStore, r io.
 
 type importState struct {
 	roots     []archive.Root
-	manifests map[digest.Digest]parsedManifest
+	manifests map[digest.Digest]Manifest
 	// verified holds the blobs of this archive written (and so verified)
 	// into the store, with their sizes.
 	verified map[digest.Digest]int64
@@ -153,8 +153,8 @@ type importState struct {
 // until its commit.
 const MaxArchiveManifestBytes = 256 << 20
 
-func (in *importState) keep(d digest.Digest, pm parsedManifest) error {
-	in.manifestBytes += pm.row.Size
+func (in *importState) keep(d digest.Digest, pm Manifest) error {
+	in.manifestBytes += pm.Row.Size
 	if in.manifestBytes > MaxArchiveManifestBytes {
 		return fmt.Errorf("the archive's manifests take more than %d bytes; split the export into smaller runs: %w", MaxArchiveManifestBytes, errdef.ErrInvalidArgument)
 	}
@@ -187,7 +187,7 @@ func (in *importState) blob(ctx context.Context, store meta.Store, blobs BlobSto
 		if err != nil {
 			return err
 		}
-		pm, err := parseManifest(e.Digest, in.types[e.Digest], body)
+		pm, err := ParseManifest(e.Digest, in.types[e.Digest], body)
 		if err != nil {
 			return err
 		}
@@ -268,15 +268,15 @@ func writeBlob(ctx context.Context, store meta.Store, blobs BlobStore, registryK
 }
 
 // spread records what a manifest of repo leads to.
-func (in *importState) spread(pm parsedManifest, repo string) {
-	for _, c := range pm.children {
+func (in *importState) spread(pm Manifest, repo string) {
+	for _, c := range childDigests(pm) {
 		in.want(c, repo)
 		in.mediaTypes(c, "")
 		if child, ok := in.manifests[c]; ok {
 			in.spread(child, repo)
 		}
 	}
-	for _, b := range pm.blobs {
+	for _, b := range pm.Blobs {
 		in.want(b.Digest, repo)
 	}
 }
@@ -316,11 +316,11 @@ func (in *importState) resolve(ctx context.Context, blobs BlobStore, root archiv
 				return rv, fmt.Errorf("the artifact '%s': %w", name, err)
 			}
 		}
-		m := pm.row
+		m := pm.Row
 		m.Repository = root.Repository
 		rv.manifests = append(rv.manifests, m)
-		queue = append(queue, pm.children...)
-		for _, b := range pm.blobs {
+		queue = append(queue, childDigests(pm)...)
+		for _, b := range pm.Blobs {
 			if seen[b.Digest] {
 				continue
 			}
@@ -346,24 +346,24 @@ func (in *importState) resolve(ctx context.Context, blobs BlobStore, root archiv
 
 // readBack reads a manifest that the archive held before anything said
 // it was one, from the store it was verified into.
-func (in *importState) readBack(ctx context.Context, blobs BlobStore, d digest.Digest) (parsedManifest, error) {
+func (in *importState) readBack(ctx context.Context, blobs BlobStore, d digest.Digest) (Manifest, error) {
 	size, ok := in.verified[d]
 	if !ok {
-		return parsedManifest{}, fmt.Errorf("the archive does not contain the manifest %s: %w", d, errdef.ErrNotFound)
+		return Manifest{}, fmt.Errorf("the archive does not contain the manifest %s: %w", d, errdef.ErrNotFound)
 	}
 	if size > MaxManifestSize {
-		return parsedManifest{}, fmt.Errorf("the manifest %s is larger than %d bytes: %w", d, MaxManifestSize, errdef.ErrInvalidArgument)
+		return Manifest{}, fmt.Errorf("the manifest %s is larger than %d bytes: %w", d, MaxManifestSize, errdef.ErrInvalidArgument)
 	}
 	r, _, err := blobs.Open(ctx, d)
 	if err != nil {
-		return parsedManifest{}, err
+		return Manifest{}, err
 	}
 	defer r.Close()
 	body, err := io.ReadAll(io.LimitReader(r, MaxManifestSize+1))
 	if err != nil {
-		return parsedManifest{}, err
+		return Manifest{}, err
 	}
-	pm, err := parseManifest(d, in.types[d], body)
+	pm, err := ParseManifest(d, in.types[d], body)
 	if err != nil {
 		return pm, err
 	}
@@ -443,4 +443,12 @@ func (in *importState) commit(ctx context.Context, store meta.Store, blobs BlobS
 	p.Artifacts = len(res.Imported)
 	report()
 	return nil
+}
+
+func childDigests(m Manifest) []digest.Digest {
+	out := make([]digest.Digest, len(m.Children))
+	for i, c := range m.Children {
+		out[i] = c.Digest
+	}
+	return out
 }

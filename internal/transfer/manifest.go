@@ -21,27 +21,37 @@ const (
 	mediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
-// parsedManifest is a manifest or index that arrived from outside a
-// registry (an archive), with what it references.
-type parsedManifest struct {
-	row      meta.Manifest // without registry, repository and time
-	children []digest.Digest
-	blobs    []ocispec.Descriptor // config and layers
+// Manifest is a manifest or index that arrived from outside a registry
+// (an archive, a remote registry), validated, with what it references.
+type Manifest struct {
+	// Row is the manifest as a registry stores it, without registry,
+	// repository and time.
+	Row meta.Manifest
+	// Children are an index's manifests.
+	Children []ocispec.Descriptor
+	// Blobs are an image manifest's config and layers.
+	Blobs []ocispec.Descriptor
 }
 
-// parseManifest validates body as a manifest or index whose digest is d.
-// mediaType is what the referring descriptor said, used when the body
-// does not say.
-func parseManifest(d digest.Digest, mediaType string, body []byte) (parsedManifest, error) {
-	var pm parsedManifest
-	bad := func(format string, args ...any) (parsedManifest, error) {
-		return pm, fmt.Errorf("manifest %s: "+format+": %w", append(append([]any{d}, args...), errdef.ErrInvalidArgument)...)
+// IsIndex reports an index (OCI or Docker manifest list).
+func (m Manifest) IsIndex() bool {
+	return m.Row.MediaType == ocispec.MediaTypeImageIndex || m.Row.MediaType == mediaTypeDockerList
+}
+
+// ParseManifest validates body as a manifest or index whose digest is d
+// (with d's algorithm). mediaType is what the referring descriptor or the
+// Content-Type said (parameters allowed), used when the body does not
+// say. Errors wrap errdef.ErrInvalidArgument and never quote the body.
+func ParseManifest(d digest.Digest, mediaType string, body []byte) (Manifest, error) {
+	var pm Manifest
+	bad := func(format string, args ...any) (Manifest, error) {
+		return pm, fmt.Errorf("the manifest %s "+format+": %w", append(append([]any{d}, args...), errdef.ErrInvalidArgument)...)
 	}
 	if len(body) > MaxManifestSize {
-		return bad("larger than %d bytes", MaxManifestSize)
+		return bad("is larger than %d bytes", MaxManifestSize)
 	}
-	if d.Algorithm().FromBytes(body) != d {
-		return bad("the bytes do not match the digest")
+	if !d.Algorithm().Available() || d.Algorithm().FromBytes(body) != d {
+		return bad("does not match its digest")
 	}
 	var m struct {
 		SchemaVersion int                  `json:"schemaVersion"`
@@ -54,56 +64,65 @@ func parseManifest(d digest.Digest, mediaType string, body []byte) (parsedManife
 		Annotations   map[string]string    `json:"annotations"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return bad("not valid JSON: %v", err)
+		return bad("is not valid JSON")
+	}
+	hint, _, _ := strings.Cut(mediaType, ";")
+	hint = strings.TrimSpace(hint)
+	switch {
+	case m.MediaType == "" && isManifestType(hint):
+		m.MediaType = hint
+	case m.MediaType == "" && m.Manifests != nil:
+		m.MediaType = ocispec.MediaTypeImageIndex
+	case m.MediaType == "":
+		m.MediaType = ocispec.MediaTypeImageManifest
 	}
 	if m.SchemaVersion != 2 {
-		return bad("schemaVersion must be 2")
-	}
-	if m.MediaType == "" {
-		m.MediaType = mediaType
-	}
-	if m.MediaType == "" {
-		m.MediaType = ocispec.MediaTypeImageManifest
-		if m.Manifests != nil {
-			m.MediaType = ocispec.MediaTypeImageIndex
-		}
+		return bad("has schemaVersion %d; only schema 2 manifests (OCI or Docker v2) can be copied", m.SchemaVersion)
 	}
 	switch m.MediaType {
 	case ocispec.MediaTypeImageManifest, mediaTypeDockerManifest:
 		if m.Config == nil {
-			return bad("an image manifest needs a config")
+			return bad("is an image manifest without a config")
 		}
 		if m.ArtifactType == "" {
 			m.ArtifactType = m.Config.MediaType
 		}
-		pm.blobs = append(append(pm.blobs, *m.Config), m.Layers...)
+		pm.Blobs = append(append(pm.Blobs, *m.Config), m.Layers...)
 	case ocispec.MediaTypeImageIndex, mediaTypeDockerList:
-		for _, c := range m.Manifests {
-			pm.children = append(pm.children, c.Digest)
-		}
+		pm.Children = m.Manifests
 	default:
-		return bad("unsupported media type %q", m.MediaType)
+		mt := m.MediaType
+		if len(mt) > 100 {
+			mt = mt[:100] + "…"
+		}
+		return bad("has the unsupported media type %q", mt)
 	}
-	for _, r := range append(append([]ocispec.Descriptor(nil), pm.blobs...), m.Manifests...) {
+	for _, r := range append(append([]ocispec.Descriptor(nil), pm.Blobs...), pm.Children...) {
 		if r.Digest.Validate() != nil || r.Size < 0 {
-			return bad("invalid descriptor %q", r.Digest)
+			return bad("has an invalid descriptor")
 		}
 	}
-	pm.row = meta.Manifest{Digest: d, MediaType: m.MediaType, Size: int64(len(body)), ArtifactType: m.ArtifactType,
+	pm.Row = meta.Manifest{Digest: d, MediaType: m.MediaType, Size: int64(len(body)), ArtifactType: m.ArtifactType,
 		Annotations: m.Annotations, Content: body}
 	if m.Subject != nil {
 		if m.Subject.Digest.Validate() != nil {
-			return bad("invalid subject")
+			return bad("has an invalid subject")
 		}
-		pm.row.Subject = m.Subject.Digest
+		pm.Row.Subject = m.Subject.Digest
 	}
 	return pm, nil
 }
 
+func isManifestType(mt string) bool {
+	switch mt {
+	case ocispec.MediaTypeImageManifest, mediaTypeDockerManifest, ocispec.MediaTypeImageIndex, mediaTypeDockerList:
+		return true
+	}
+	return false
+}
+
 // foreign reports a layer whose bytes live elsewhere; registries do not
 // hold them.
-func foreign(d ocispec.Descriptor) bool {
-	return len(d.URLs) > 0 || strings.Contains(d.MediaType, "nondistributable") || strings.Contains(d.MediaType, "foreign")
-}
+func foreign(d ocispec.Descriptor) bool { return len(d.URLs) > 0 || nondistributable(d.MediaType) }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
