@@ -107,7 +107,7 @@ func benchTransfer(ctx context.Context, root, bin string, o options, f facts) er
 	if err != nil {
 		return fmt.Errorf("bulkhead: %w", err)
 	}
-	if err := azureRounds(ctx, bh, az, total, &run); err != nil {
+	if err := azureRounds(ctx, root, bin, bh, az, total, &run); err != nil {
 		return err
 	}
 
@@ -169,9 +169,9 @@ func setupExport(ctx context.Context, bh *bulkhead, az *azurite, reg string) (kv
 // azureRounds pushes exportArtifacts images of total/exportArtifacts bytes
 // each (one layer), then alternates, transferRounds times, an export run
 // of all of them with a raw upload of as many bytes, and an import run of
-// the archive into a new registry with a raw download of it.
-func azureRounds(ctx context.Context, bh *bulkhead, az *azurite, total int64, run *transferRun) error {
-	kvURI, exportID, err := setupExport(ctx, bh, az, "source")
+// the archive into a registry of a fresh server with a raw download of it.
+func azureRounds(ctx context.Context, root, bin string, bh *bulkhead, az *azurite, total int64, run *transferRun) error {
+	_, exportID, err := setupExport(ctx, bh, az, "source")
 	if err != nil {
 		return err
 	}
@@ -218,40 +218,62 @@ func azureRounds(ctx context.Context, bh *bulkhead, az *azurite, total int64, ru
 		run.export, run.upload = append(run.export, exp), append(run.upload, up)
 	}
 	for r := range transferRounds {
-		reg := fmt.Sprintf("import%d", r)
-		if err := bh.createRegistry(ctx, reg); err != nil {
-			return err
-		}
-		importID, err := bh.createPipeline(ctx, reg, "import", false, az.container, kvURI)
+		// A fresh server per round: in one that already stores the blobs
+		// (the exporting one, or an earlier round's), the content store
+		// would find each blob stored and skip its fsync.
+		imp, down, err := importRound(ctx, filepath.Join(root, fmt.Sprintf("import%d", r)), bin, az, r, archive, run)
 		if err != nil {
-			return err
-		}
-		var imp, down phase
-		steps := []func() error{
-			func() (err error) {
-				imp, err = timed(ps, func() (int64, time.Duration, error) {
-					_, err := bh.runPipeline(ctx, reg, fmt.Sprintf("import%d", r), importID, false, archive, nil)
-					return run.archiveBytes, 0, err
-				})
-				delete(imp.cpu, "client")
-				progress("import run %d: %d bytes in %v: %.1f MB/s", r, imp.bytes, imp.wall.Round(time.Millisecond), imp.mbps())
-				return err
-			},
-			func() (err error) {
-				down, err = timed(ps, func() (int64, time.Duration, error) {
-					n, err := az.rawDownload(ctx, archive)
-					return n, 0, err
-				})
-				progress("raw download %d: %d bytes in %v: %.1f MB/s", r, down.bytes, down.wall.Round(time.Millisecond), down.mbps())
-				return err
-			},
-		}
-		if err := alternate(ctx, r, steps); err != nil {
 			return err
 		}
 		run.imp, run.download = append(run.imp, imp), append(run.download, down)
 	}
 	return nil
+}
+
+// importRound starts a fresh server in dir, creates a registry with an
+// import pipeline on the container, and times an import run of archive
+// into it against a raw download of archive, in round r's order.
+func importRound(ctx context.Context, dir, bin string, az *azurite, r int, archive string, run *transferRun) (imp, down phase, err error) {
+	bh, err := startTransferBulkhead(ctx, dir, bin)
+	if bh != nil {
+		defer bh.stop()
+	}
+	if err != nil {
+		return imp, down, fmt.Errorf("bulkhead (import): %w", err)
+	}
+	const reg = "imported"
+	if err := bh.createRegistry(ctx, reg); err != nil {
+		return imp, down, err
+	}
+	kvURI, err := bh.storeSAS(ctx, az.sasToken)
+	if err != nil {
+		return imp, down, err
+	}
+	importID, err := bh.createPipeline(ctx, reg, "import", false, az.container, kvURI)
+	if err != nil {
+		return imp, down, err
+	}
+	ps := procs{"Bulkhead": bh.pid(), "Azurite": az.proc.pid(), "client": os.Getpid()}
+	steps := []func() error{
+		func() (err error) {
+			imp, err = timed(ps, func() (int64, time.Duration, error) {
+				_, err := bh.runPipeline(ctx, reg, fmt.Sprintf("import%d", r), importID, false, archive, nil)
+				return run.archiveBytes, 0, err
+			})
+			delete(imp.cpu, "client")
+			progress("import run %d: %d bytes in %v: %.1f MB/s", r, imp.bytes, imp.wall.Round(time.Millisecond), imp.mbps())
+			return err
+		},
+		func() (err error) {
+			down, err = timed(ps, func() (int64, time.Duration, error) {
+				n, err := az.rawDownload(ctx, archive)
+				return n, 0, err
+			})
+			progress("raw download %d: %d bytes in %v: %.1f MB/s", r, down.bytes, down.wall.Round(time.Millisecond), down.mbps())
+			return err
+		},
+	}
+	return imp, down, alternate(ctx, r, steps)
 }
 
 // alternate runs the two steps of round r, Bulkhead's first in even
@@ -273,23 +295,30 @@ func alternate(ctx context.Context, r int, steps []func() error) error {
 	return nil
 }
 
-// remoteRounds pushes an image of size bytes in remoteLayers layers to the
-// docker-registry, then alternates, transferRounds times, importImage of
-// it into a new registry with crane copy of it into another new registry.
+// remoteRounds pushes 2×transferRounds images of size bytes in
+// remoteLayers layers each to the docker-registry, then alternates,
+// transferRounds times, importImage of one into a new registry with crane
+// copy of another into another new registry. Every copy has an image of
+// its own: Bulkhead's content store is shared by its registries, and a
+// blob it already stores is committed without an fsync.
 func remoteRounds(ctx context.Context, bh *bulkhead, peer *target, cr *crane, size int64, run *transferRun) error {
 	layer := size / remoteLayers
-	progress("docker-registry: pushing an image of %d × %d MiB", remoteLayers, layer/mib)
+	progress("docker-registry: pushing %d images of %d × %d MiB", 2*transferRounds, remoteLayers, layer/mib)
 	var layers []int64
 	for range remoteLayers {
 		layers = append(layers, layer)
 	}
-	want, err := pushImage(ctx, peer, "big", randomBytes(mib), layers)
-	if err != nil {
-		return err
+	block := randomBytes(mib)
+	var want []string
+	for i := range 2 * transferRounds {
+		d, err := pushImage(ctx, peer, fmt.Sprintf("big%d", i), block, layers)
+		if err != nil {
+			return err
+		}
+		want = append(want, d)
 	}
 	run.remoteBytes = layer * remoteLayers
 	ps := procs{"Bulkhead": bh.pid(), "docker-registry": peer.pid()}
-	src := peer.base.Host + "/" + peer.repo + ":big"
 	for r := range transferRounds {
 		regI, regC := fmt.Sprintf("remote%d", r), fmt.Sprintf("crane%d", r)
 		for _, reg := range []string{regI, regC} {
@@ -297,27 +326,28 @@ func remoteRounds(ctx context.Context, bh *bulkhead, peer *target, cr *crane, si
 				return err
 			}
 		}
+		tagI, tagC := fmt.Sprintf("big%d", 2*r), fmt.Sprintf("big%d", 2*r+1)
 		var imp, cp phase
 		steps := []func() error{
 			func() (err error) {
 				imp, err = timed(ps, func() (int64, time.Duration, error) {
-					_, err := bh.importImage(ctx, regI, peer.base.Host, peer.repo+":big", "app:big")
+					_, err := bh.importImage(ctx, regI, peer.base.Host, peer.repo+":"+tagI, "app:"+tagI)
 					return run.remoteBytes, 0, err
 				})
 				progress("importImage %d: %v", r, imp.wall.Round(time.Millisecond))
 				if err == nil {
-					err = checkDigest(ctx, bh.repo(regI, "app"), "big", want)
+					err = checkDigest(ctx, bh.repo(regI, "app"), tagI, want[2*r])
 				}
 				return err
 			},
 			func() (err error) {
 				cp, err = timed(ps, func() (int64, time.Duration, error) {
-					_, cpu, err := cr.copy(ctx, src, bh.base.Host+"/"+regC+"/app:big")
+					_, cpu, err := cr.copy(ctx, peer.base.Host+"/"+peer.repo+":"+tagC, bh.base.Host+"/"+regC+"/app:"+tagC)
 					return run.remoteBytes, cpu, err
 				})
 				progress("crane copy %d: %v", r, cp.wall.Round(time.Millisecond))
 				if err == nil {
-					err = checkDigest(ctx, bh.repo(regC, "app"), "big", want)
+					err = checkDigest(ctx, bh.repo(regC, "app"), tagC, want[2*r+1])
 				}
 				return err
 			},

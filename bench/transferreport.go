@@ -18,9 +18,11 @@ func renderTransfer(f facts, o options, r transferRun) string {
 		r.azuriteVersion, serverBlockSize/mib, serverConcurrency)
 	fmt.Fprintf(&b, "- Remote source: %s, filesystem storage, no auth; crane %s (`go build` of go.mod's pinned tool), `crane copy --insecure`, default jobs (GOMAXPROCS)\n",
 		f.peer, r.craneVersion)
-	fmt.Fprintf(&b, "- Sizes: export %d artifacts of %d MiB (archive %.1f MiB); remote image %d layers of %d MiB; memory run one %d MiB layer (archive %.1f MiB). %d rounds each, alternating which side goes first; medians\n\n",
+	fmt.Fprintf(&b, "- Sizes: export %d artifacts of %d MiB (archive %.1f MiB); remote images %d layers of %d MiB; memory run one %d MiB layer (archive %.1f MiB)\n",
 		exportArtifacts, int64(o.transferMiB)*mib/exportArtifacts/mib, float64(r.archiveBytes)/mib, remoteLayers, r.remoteBytes/remoteLayers/mib,
-		o.transferMiB, float64(r.giantBytes)/mib, transferRounds)
+		o.transferMiB, float64(r.giantBytes)/mib)
+	fmt.Fprintf(&b, "- %d rounds of each comparison, alternating which side goes first; figures are medians. Each import run goes to a fresh server, each remote copy (importImage or crane) copies an image of its own, so no blob is already stored\n\n",
+		transferRounds)
 
 	mb := func(ps []phase) float64 {
 		var xs []float64
