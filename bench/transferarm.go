@@ -50,6 +50,7 @@ func startTransferBulkhead(ctx context.Context, dir, bin string) (*bulkhead, err
 		return nil, err
 	}
 	b := &bulkhead{target: t}
+	progress("Bulkhead: pid %d on %s, data in %s", t.pid(), addr, data)
 	if err := t.waitReady(ctx, "/healthz"); err != nil {
 		return b, err
 	}
