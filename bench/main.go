@@ -9,6 +9,7 @@
 //	go run ./bench                      # 5 s per load, both servers
 //	go run ./bench -duration 10s -out /tmp/bench.md
 //	go run ./bench -skip-peer           # Bulkhead only; ratios are n/a
+//	go run ./bench -transfer            # transfer pipelines and importImage
 //
 // It is a main package, not a test: `go test ./...` never runs it.
 // Both servers run at the same time on free 127.0.0.1 ports in a temporary
@@ -38,6 +39,8 @@ type options struct {
 	bulkheadBin   string        // prebuilt Bulkhead binary; built from ./cmd/bulkhead when empty
 	wrkBin        string        // wrk executable; the Go client is used when it is missing
 	armRegistries int           // when > 0, run only the ARM GET/LIST benchmark with this many registries
+	transfer      bool          // run only the transfer benchmark (transfer.go)
+	transferMiB   int           // its export and memory-run size; the remote image is a quarter of it
 }
 
 func main() {
@@ -55,9 +58,11 @@ func run() int {
 	flag.StringVar(&o.bulkheadBin, "bulkhead-bin", "", "use this Bulkhead binary instead of building ./cmd/bulkhead")
 	flag.StringVar(&o.wrkBin, "wrk", "wrk", "wrk executable (falls back to a Go client when missing)")
 	flag.IntVar(&o.armRegistries, "arm", 0, "instead of the data-plane loads, benchmark ARM GET and LIST with this many registries (e.g. 10000)")
+	flag.BoolVar(&o.transfer, "transfer", false, "instead of the data-plane loads, benchmark export/import pipelines on Azurite and importImage against crane copy")
+	flag.IntVar(&o.transferMiB, "transfer-mib", 1024, "with -transfer: MiB exported across 64 artifacts and in the single-layer memory run (a multiple of 64)")
 	flag.Parse()
-	if flag.NArg() > 0 || o.duration < time.Second {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [-duration 5s] [-out file.md] [-skip-peer]; -duration must be at least 1s")
+	if flag.NArg() > 0 || o.duration < time.Second || o.transferMiB < 64 || o.transferMiB%64 != 0 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [-duration 5s] [-out file.md] [-skip-peer] [-transfer [-transfer-mib 1024]]; -duration must be at least 1s, -transfer-mib a multiple of 64")
 		return 2
 	}
 
@@ -100,6 +105,9 @@ func bench(ctx context.Context, o options) error {
 	}
 	f.bulkheadBuild = binaryInfo(bin, src)
 
+	if o.transfer {
+		return benchTransfer(ctx, root, bin, o, f)
+	}
 	bh, err := startBulkhead(ctx, root, bin)
 	if bh != nil {
 		defer bh.stop()
