@@ -49,4 +49,3 @@ func openContent(cfg *config.Config) (blobStore, error) {
 		return nil, fmt.Errorf("content driver %q is not wired into this binary", cfg.Content.Driver)
 	}
 }
-
