@@ -69,6 +69,8 @@ func ImportArchive(ctx context.Context, store meta.Store, blobs BlobStore, r io.
 		wantRepos: map[digest.Digest]map[string]bool{},
 	}
 	ar := archive.NewReader(r)
+	in.writers = newBlobWriters(ctx, store, blobs, req.Target.Key)
+	defer func() { in.writers.cancel(); in.writers.wait() }() // no writer outlives the import
 	var p Progress
 	p.TotalBytes = req.Size
 	report := func() {
@@ -115,12 +117,18 @@ func ImportArchive(ctx context.Context, store meta.Store, blobs BlobStore, r io.
 				in.mediaTypes(root.Descriptor.Digest, root.Descriptor.MediaType)
 			}
 		case archive.KindBlob:
+			if err := in.writers.failed(); err != nil {
+				return res, err
+			}
 			if err := in.blob(ctx, store, blobs, ar, e, req.Target); err != nil {
 				return res, err
 			}
 		}
 		p.Bytes += e.Size
 		report()
+	}
+	if err := in.writers.wait(); err != nil {
+		return res, err
 	}
 	if !sawLayout || in.roots == nil {
 		return res, fmt.Errorf("the archive is not a valid OCI layout: it has no %s or no %s: %w", archive.LayoutFile, archive.IndexFile, errdef.ErrInvalidArgument)
@@ -147,6 +155,8 @@ type importState struct {
 	reused  int
 	// manifestBytes counts the manifest bytes held for the commit.
 	manifestBytes int64
+	// writers store blobs while the archive reads on.
+	writers *blobWriters
 }
 
 // MaxArchiveManifestBytes bounds the manifests one import holds in memory
@@ -226,12 +236,10 @@ func (in *importState) blob(ctx context.Context, store meta.Store, blobs BlobSto
 			return nil // the reader skips the entry's bytes
 		}
 	}
-	if err := writeBlob(ctx, store, blobs, target.Key, e, ctxReader{ctx, ar}); err != nil {
-		return err
-	}
-	in.verified[e.Digest] = e.Size
-	in.written++
-	return nil
+	return in.writers.write(e, ctxReader{ctx, ar}, func() {
+		in.verified[e.Digest] = e.Size
+		in.written++
+	})
 }
 
 // writeBlob streams one blob into the store and verifies it. The write is
