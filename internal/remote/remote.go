@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/content"
@@ -33,6 +34,7 @@ import (
 	ggremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options are an Importer's budgets. Zero values take the defaults.
@@ -177,17 +179,32 @@ func (im *Importer) Fetch(ctx context.Context, req Request) (*Fetched, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// A few blobs at once, as clients pull: one blob's download, hash
+	// and fsync do not wait for another's.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(downloadJobs)
+	var downloaded atomic.Int64
 	for _, b := range f.blobs {
 		if f.present[b.d] {
 			continue
 		}
-		if err := im.download(ctx, puller, req.Source, repo, b, s); err != nil {
-			return nil, err
-		}
-		f.Downloaded++
+		g.Go(func() error {
+			if err := im.download(gctx, puller, req.Source, req.Target.Key, repo, b, s); err != nil {
+				return err
+			}
+			downloaded.Add(1)
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	f.Downloaded = int(downloaded.Load())
 	return f, nil
 }
+
+// downloadJobs bounds the blobs one import downloads at once.
+const downloadJobs = 3
 
 // manifests fetches the root manifest and, for an index, every child,
 // breadth first, and collects the blobs they need.
@@ -293,7 +310,7 @@ func linkedInTarget(tx meta.Tx, key string, repos []string, d digest.Digest) (bo
 // store's Commit verifies its size and digest. An abandoned upload is
 // aborted; a committed but never linked blob is left to garbage
 // collection.
-func (im *Importer) download(ctx context.Context, puller *ggremote.Puller, src Source, repo name.Repository, b blob, s scrubber) error {
+func (im *Importer) download(ctx context.Context, puller *ggremote.Puller, src Source, targetKey string, repo name.Repository, b blob, s scrubber) error {
 	what := fmt.Sprintf("the blob %s", b.d)
 	layer, err := puller.Layer(ctx, repo.Digest(b.d.String()))
 	if err != nil {
@@ -304,7 +321,16 @@ func (im *Importer) download(ctx context.Context, puller *ggremote.Puller, src S
 		return im.classify(ctx, err, src, what, s)
 	}
 	defer rc.Close()
+	// The write is an upload with a row while it lasts, so the upload
+	// sweeper removes what a crash leaves half-written.
 	ref := "import-" + uuid.NewString()
+	now := time.Now().UTC()
+	if err := im.meta.Update(ctx, func(tx meta.Tx) error {
+		return tx.PutUpload(meta.Upload{ID: ref, RegistryKey: targetKey, StartedAt: now, UpdatedAt: now})
+	}); err != nil {
+		return err
+	}
+	defer im.meta.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.DeleteUpload(ref) })
 	w, err := im.blobs.Writer(ctx, ref)
 	if err != nil {
 		return err
