@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggremote "github.com/google/go-containerregistry/pkg/v1/remote"
+	ggtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
@@ -179,6 +181,19 @@ func (im *Importer) Fetch(ctx context.Context, req Request) (*Fetched, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// Blobs are fetched with a plain GET on the authenticated transport
+	// and verified once, by the store's commit (the library's layer reader
+	// would hash every byte a second time).
+	blobRT, err := ggtransport.NewWithContext(ctx, repo.Registry, auth, tr, []string{repo.Scope(ggtransport.PullScope)})
+	if err != nil {
+		return nil, im.classify(ctx, err, req.Source, what, s)
+	}
+	client := &http.Client{Transport: blobRT, CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+		if len(via) > im.o.MaxRedirects {
+			return fmt.Errorf("more than %d redirects", im.o.MaxRedirects)
+		}
+		return nil
+	}}
 	// A few blobs at once, as clients pull: one blob's download, hash
 	// and fsync do not wait for another's.
 	g, gctx := errgroup.WithContext(ctx)
@@ -189,7 +204,7 @@ func (im *Importer) Fetch(ctx context.Context, req Request) (*Fetched, error) {
 			continue
 		}
 		g.Go(func() error {
-			if err := im.download(gctx, puller, req.Source, req.Target.Key, repo, b, s); err != nil {
+			if err := im.download(gctx, client, req.Source, req.Target.Key, repo, b, s); err != nil {
 				return err
 			}
 			downloaded.Add(1)
@@ -204,7 +219,7 @@ func (im *Importer) Fetch(ctx context.Context, req Request) (*Fetched, error) {
 }
 
 // downloadJobs bounds the blobs one import downloads at once.
-const downloadJobs = 3
+const downloadJobs = 4
 
 // manifests fetches the root manifest and, for an index, every child,
 // breadth first, and collects the blobs they need.
@@ -310,17 +325,22 @@ func linkedInTarget(tx meta.Tx, key string, repos []string, d digest.Digest) (bo
 // store's Commit verifies its size and digest. An abandoned upload is
 // aborted; a committed but never linked blob is left to garbage
 // collection.
-func (im *Importer) download(ctx context.Context, puller *ggremote.Puller, src Source, targetKey string, repo name.Repository, b blob, s scrubber) error {
+func (im *Importer) download(ctx context.Context, client *http.Client, src Source, targetKey string, repo name.Repository, b blob, s scrubber) error {
 	what := fmt.Sprintf("the blob %s", b.d)
-	layer, err := puller.Layer(ctx, repo.Digest(b.d.String()))
+	u := url.URL{Scheme: repo.Registry.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/" + b.d.String()}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(hreq)
 	if err != nil {
 		return im.classify(ctx, err, src, what, s)
 	}
-	rc, err := layer.Compressed()
-	if err != nil {
+	defer resp.Body.Close()
+	if err := ggtransport.CheckError(resp, http.StatusOK); err != nil {
 		return im.classify(ctx, err, src, what, s)
 	}
-	defer rc.Close()
+	rc := resp.Body
 	// The write is an upload with a row while it lasts, so the upload
 	// sweeper removes what a crash leaves half-written.
 	ref := "import-" + uuid.NewString()
