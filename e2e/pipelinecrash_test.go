@@ -111,4 +111,35 @@ func TestPipelineRunCrash(t *testing.T) {
 	if dig(m, "properties", "response", "status") != "Succeeded" {
 		t.Fatalf("import again: %v", m)
 	}
+
+	// A run deleted in flight stops and commits nothing; a run created
+	// at once under its name is a run of its own, untouched by the first
+	// one's ending.
+	partials := func() map[string]bool {
+		out := map[string]bool{}
+		entries, _ := os.ReadDir(dir)
+		for _, en := range entries {
+			if strings.HasSuffix(en.Name(), ".partial") {
+				out[en.Name()] = true
+			}
+		}
+		return out
+	}
+	killed := partials() // what kill -9 left; the medium keeps it until it is an hour old
+	first := e.startRun(reg, "recreate1", exp, "first.tar", "big:a", "big:b", "big:c")
+	waitFor(t, time.Minute, "the first run's partial archive", func() bool { return len(partials()) > len(killed) })
+	e.must("DELETE", first, "", 200)
+	m = e.waitRun(e.startRun(reg, "recreate1", exp, "second.tar", "big:a"), 2*time.Minute)
+	if dig(m, "properties", "response", "status") != "Succeeded" {
+		t.Fatalf("the run created again: %v", m)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(dir, "first.tar")); err == nil {
+		t.Fatal("a run deleted in flight committed its archive")
+	}
+	for name := range partials() {
+		if !killed[name] {
+			t.Fatalf("a run deleted in flight left its partial archive %s", name)
+		}
+	}
 }

@@ -344,6 +344,7 @@ func (p *Provider) listPipelineRuns(ctx context.Context, q *arm.Request) (*arm.R
 func (p *Provider) deletePipelineRun(ctx context.Context, q *arm.Request) (*arm.Response, error) {
 	id := q.ID.String()
 	var before any
+	var claim string
 	err := p.meta.Update(ctx, func(tx meta.Tx) error {
 		res, err := tx.GetResource(id)
 		if err != nil {
@@ -353,7 +354,7 @@ func (p *Provider) deletePipelineRun(ctx context.Context, q *arm.Request) (*arm.
 		if err != nil {
 			return err
 		}
-		before = run.public()
+		before, claim = run.public(), run.State.Owner
 		if run.running() && run.State.Operation != "" {
 			cancelled := fail("Conflict", "The pipeline run '%s' was deleted before it finished.", q.ID.Name())
 			if err := arm.FinishOperation(tx, run.State.Operation, p.now().UTC(), cancelled); err != nil {
@@ -368,8 +369,8 @@ func (p *Provider) deletePipelineRun(ctx context.Context, q *arm.Request) (*arm.
 	if err != nil {
 		return nil, err
 	}
-	if p.runs != nil {
-		p.runs.Cancel(id)
+	if p.runs != nil && claim != "" {
+		p.runs.Cancel(id, claim)
 	}
 	return &arm.Response{Status: http.StatusOK, Before: before}, nil
 }

@@ -38,8 +38,9 @@ type Options struct {
 type RunControl interface {
 	// Wake says a run is waiting.
 	Wake()
-	// Cancel stops the run with this id if it runs here.
-	Cancel(id string)
+	// Cancel stops the run with this id if it runs here under claim,
+	// the owner its record named.
+	Cancel(id, claim string)
 }
 
 // Provider serves Microsoft.ContainerRegistry and the slice of

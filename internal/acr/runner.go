@@ -69,7 +69,7 @@ type Runner struct {
 	wake   chan struct{}
 	sem    chan struct{}
 	mu     sync.Mutex
-	active map[string]context.CancelFunc
+	active map[string]activeRun // by lower-case run id
 	wg     sync.WaitGroup
 }
 
@@ -91,7 +91,15 @@ func NewRunner(o RunnerOptions) *Runner {
 		o.Node = uuid.NewString()
 	}
 	return &Runner{o: o, owner: o.Node + "/" + uuid.NewString(), wake: make(chan struct{}, 1),
-		sem: make(chan struct{}, o.Concurrency), active: map[string]context.CancelFunc{}}
+		sem: make(chan struct{}, o.Concurrency), active: map[string]activeRun{}}
+}
+
+// activeRun is a run in flight here: the claim it runs under (a run
+// deleted and created again under its name is another claim) and how to
+// stop it.
+type activeRun struct {
+	claim  string
+	cancel context.CancelFunc
 }
 
 // Wake says a run is waiting.
@@ -102,12 +110,13 @@ func (r *Runner) Wake() {
 	}
 }
 
-// Cancel stops the run with this id if it runs here.
-func (r *Runner) Cancel(id string) {
+// Cancel stops the run with this id if it runs here under claim (the
+// owner its record names), and not a run created again under its name.
+func (r *Runner) Cancel(id, claim string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cancel, ok := r.active[strings.ToLower(id)]; ok {
-		cancel()
+	if a, ok := r.active[strings.ToLower(id)]; ok && a.claim == claim {
+		a.cancel()
 	}
 }
 
@@ -150,7 +159,7 @@ func (r *Runner) schedule(ctx context.Context) error {
 			switch {
 			case run.State.Owner == "":
 				waiting = append(waiting, res.ID)
-			case run.State.Owner == r.owner:
+			case strings.HasPrefix(run.State.Owner, r.owner+"/"):
 			case strings.HasPrefix(run.State.Owner, r.o.Node+"/") || now.After(run.State.LeaseUntil):
 				dead = append(dead, res.ID)
 			}
@@ -172,8 +181,8 @@ func (r *Runner) schedule(ctx context.Context) error {
 		default:
 			return nil // every slot is busy; the next tick tries again
 		}
-		claimed, err := r.claim(ctx, id)
-		if err != nil || !claimed {
+		claim, err := r.claim(ctx, id)
+		if err != nil || claim == "" {
 			<-r.sem
 			if err != nil {
 				return err
@@ -181,18 +190,21 @@ func (r *Runner) schedule(ctx context.Context) error {
 			continue
 		}
 		runCtx, cancel := context.WithCancel(ctx)
+		key := strings.ToLower(id)
 		r.mu.Lock()
-		r.active[strings.ToLower(id)] = cancel
+		r.active[key] = activeRun{claim: claim, cancel: cancel}
 		r.mu.Unlock()
 		r.wg.Go(func() {
 			defer func() {
 				r.mu.Lock()
-				delete(r.active, strings.ToLower(id))
+				if r.active[key].claim == claim {
+					delete(r.active, key)
+				}
 				r.mu.Unlock()
 				cancel()
 				<-r.sem
 			}()
-			r.execute(runCtx, id)
+			r.execute(runCtx, id, claim)
 		})
 	}
 	return nil
@@ -200,8 +212,11 @@ func (r *Runner) schedule(ctx context.Context) error {
 
 var errInterrupted = errors.New("the run was interrupted: the server running it stopped before it finished. Nothing it wrote is visible (no archive was committed and no tag was moved); create the run again, with a new forceUpdateTag")
 
-// claim takes a waiting run for this runner.
-func (r *Runner) claim(ctx context.Context, id string) (bool, error) {
+// claim takes a waiting run for this runner and returns the claim, ""
+// when another runner was first. The claim ("<node>/<incarnation>/<id>")
+// is the run's owner while it runs here.
+func (r *Runner) claim(ctx context.Context, id string) (string, error) {
+	claim := r.owner + "/" + uuid.NewString()
 	claimed := false
 	err := r.o.Meta.Update(ctx, func(tx meta.Tx) error {
 		claimed = false
@@ -216,12 +231,15 @@ func (r *Runner) claim(ctx context.Context, id string) (bool, error) {
 		if err != nil || !run.running() || run.State.Owner != "" {
 			return err
 		}
-		run.State.Owner, run.State.LeaseUntil = r.owner, r.o.Now().UTC().Add(leaseTTL)
+		run.State.Owner, run.State.LeaseUntil = claim, r.o.Now().UTC().Add(leaseTTL)
 		res.Document, res.UpdatedAt = mustJSON(run), r.o.Now().UTC()
 		claimed = true
 		return tx.PutResource(res)
 	})
-	return claimed, err
+	if err != nil || !claimed {
+		return "", err
+	}
+	return claim, nil
 }
 
 // outcome is what a finished run reports.
@@ -232,7 +250,7 @@ type outcome struct {
 }
 
 // execute runs one claimed run to its end.
-func (r *Runner) execute(ctx context.Context, id string) {
+func (r *Runner) execute(ctx context.Context, id, claim string) {
 	var run storedRun
 	var pipeline Pipeline
 	err := r.o.Meta.View(ctx, func(tx meta.Tx) error {
@@ -272,7 +290,7 @@ func (r *Runner) execute(ctx context.Context, id string) {
 	}
 	var out outcome
 	if err == nil {
-		stopRenew := r.renew(ctx, id, func() transfer.Progress {
+		stopRenew := r.renew(ctx, id, claim, func() transfer.Progress {
 			mu.Lock()
 			defer mu.Unlock()
 			return prog
@@ -288,7 +306,7 @@ func (r *Runner) execute(ctx context.Context, id string) {
 		err = errInterrupted
 	}
 	fctx := context.WithoutCancel(ctx)
-	if ferr := r.finish(fctx, id, r.owner, &out, err); ferr != nil {
+	if ferr := r.finish(fctx, id, claim, &out, err); ferr != nil {
 		r.o.Logger.Error("recording the end of a pipeline run", "run", id, "err", ferr)
 	}
 }
@@ -296,7 +314,7 @@ func (r *Runner) execute(ctx context.Context, id string) {
 // renew writes the run's progress and renews its lease every second
 // until stopped; if the run is deleted or taken from this runner, it
 // cancels the run's context.
-func (r *Runner) renew(ctx context.Context, id string, progress func() transfer.Progress) (stop func()) {
+func (r *Runner) renew(ctx context.Context, id, claim string, progress func() transfer.Progress) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -324,7 +342,7 @@ func (r *Runner) renew(ctx context.Context, id string, progress func() transfer.
 				if err != nil {
 					return err
 				}
-				if run.State.Owner != r.owner || !run.running() {
+				if run.State.Owner != claim || !run.running() {
 					lost = true
 					return nil
 				}
@@ -334,7 +352,7 @@ func (r *Runner) renew(ctx context.Context, id string, progress func() transfer.
 				return tx.PutResource(res)
 			})
 			if lost {
-				r.Cancel(id)
+				r.Cancel(id, claim)
 				return
 			}
 			if err != nil && ctx.Err() == nil {

@@ -32,7 +32,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -71,7 +73,32 @@ func New(root string) (*Container, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("storage directory %s is not a directory: %w", root, errdef.ErrInvalidArgument)
 	}
-	return &Container{root: root}, nil
+	c := &Container{root: root}
+	c.sweepPartials(time.Now().Add(-abandonedAfter))
+	return c, nil
+}
+
+// abandonedAfter is how long a partial file may go unwritten before it is
+// taken for a writer that died (kill -9, a crash, a medium pulled out): a
+// live writer touches its file with every block.
+const abandonedAfter = time.Hour
+
+// sweepPartials removes the partial files (and partial sidecars) that no
+// writer has touched since cutoff. It is best effort: a read-only medium
+// or a file removed meanwhile is no error.
+func (c *Container) sweepPartials(cutoff time.Time) {
+	entries, err := os.ReadDir(c.root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "..") || !strings.HasSuffix(e.Name(), partialSuffix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(c.root, e.Name()))
+		}
+	}
 }
 
 // Root is the directory the container keeps its objects in.

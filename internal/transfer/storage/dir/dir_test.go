@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/transfer/storage"
@@ -220,5 +221,34 @@ func TestFull(t *testing.T) {
 	entries, _ := os.ReadDir(c.(*Container).Root())
 	if len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// Partial files that no writer touched for an hour (a writer killed
+// mid-way) are removed when the directory is opened again; fresh ones and
+// committed objects stay.
+func TestStalePartialsSwept(t *testing.T) {
+	root := t.TempDir()
+	old := filepath.Join(root, "..0123456789abcdef.partial")
+	fresh := filepath.Join(root, "..fedcba9876543210.partial")
+	kept := filepath.Join(root, "archive.tar")
+	for _, p := range []string{old, fresh, kept} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, stale, stale)
+	os.Chtimes(kept, stale, stale)
+	if _, err := New(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a stale partial file survived")
+	}
+	for _, p := range []string{fresh, kept} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
 	}
 }
