@@ -34,7 +34,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ggremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	ggtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 )
@@ -340,38 +339,17 @@ func (im *Importer) download(ctx context.Context, client *http.Client, src Sourc
 	if err := ggtransport.CheckError(resp, http.StatusOK); err != nil {
 		return im.classify(ctx, err, src, what, s)
 	}
-	rc := resp.Body
-	// The write is an upload with a row while it lasts, so the upload
-	// sweeper removes what a crash leaves half-written.
-	ref := "import-" + uuid.NewString()
-	now := time.Now().UTC()
-	if err := im.meta.Update(ctx, func(tx meta.Tx) error {
-		return tx.PutUpload(meta.Upload{ID: ref, RegistryKey: targetKey, StartedAt: now, UpdatedAt: now})
-	}); err != nil {
-		return err
+	body := &readErr{r: resp.Body}
+	err = transfer.WriteBlob(ctx, im.meta, im.blobs, targetKey, b.d, b.size, body)
+	switch {
+	case err == nil:
+		return nil
+	case body.err != nil:
+		return im.classify(ctx, body.err, src, what, s)
+	case errors.Is(err, errdef.ErrInvalidArgument):
+		return &Error{Kind: Invalid, Message: fmt.Sprintf("The source registry served %s with other content or another size than the manifest names.", what)}
 	}
-	defer im.meta.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error { return tx.DeleteUpload(ref) })
-	w, err := im.blobs.Writer(ctx, ref)
-	if err != nil {
-		return err
-	}
-	body := &readErr{r: io.LimitReader(rc, b.size+1)}
-	if _, err := io.Copy(w, body); err != nil {
-		w.Close()
-		im.blobs.Abort(context.WithoutCancel(ctx), ref)
-		if body.err != nil {
-			return im.classify(ctx, body.err, src, what, s)
-		}
-		return err
-	}
-	if err := w.Commit(ctx, b.size, b.d); err != nil {
-		im.blobs.Abort(context.WithoutCancel(ctx), ref)
-		if errors.Is(err, errdef.ErrInvalidArgument) {
-			return &Error{Kind: Invalid, Message: fmt.Sprintf("The source registry served %s with other content or another size than the manifest names.", what)}
-		}
-		return err
-	}
-	return nil
+	return err
 }
 
 // readErr remembers a read failure, so that a failed copy can tell the

@@ -2,11 +2,18 @@ package transfer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"sync"
+	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/content"
+	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/transfer/archive"
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
 )
 
 // blobWriterSlots is how many blobs an import stores at once: while one
@@ -48,7 +55,10 @@ func (b *blobWriters) write(e archive.Entry, r io.Reader, done func()) error {
 	pr, pw := io.Pipe()
 	b.wg.Go(func() {
 		defer func() { <-b.slots }()
-		err := writeBlob(b.ctx, b.store, b.blobs, b.key, e, pr)
+		err := WriteBlob(b.ctx, b.store, b.blobs, b.key, e.Digest, e.Size, pr)
+		if errors.Is(err, errdef.ErrInvalidArgument) {
+			err = fmt.Errorf("the archive's blob %s does not match its digest: %w", e.Digest, errdef.ErrInvalidArgument)
+		}
 		pr.CloseWithError(err) // a writer that stops early unblocks the reader
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -88,4 +98,34 @@ func (b *blobWriters) failed() error {
 func (b *blobWriters) wait() error {
 	b.wg.Wait()
 	return b.failed()
+}
+
+// WriteBlob streams the blob d of size bytes from r into the content store
+// and verifies it, for a copy into the registry with registryKey. The
+// write is an upload with a row of its own while it lasts, so the upload
+// sweeper removes what a crash leaves half-written. A copy error is
+// returned as the reader or the store gave it; bytes that do not match d
+// or size wrap errdef.ErrInvalidArgument.
+func WriteBlob(ctx context.Context, store meta.Store, blobs content.Ingester, registryKey string, d digest.Digest, size int64, r io.Reader) error {
+	ref := "transfer-" + uuid.NewString()
+	now := time.Now().UTC()
+	if err := store.Update(ctx, func(tx meta.Tx) error {
+		return tx.PutUpload(meta.Upload{ID: ref, RegistryKey: registryKey, StartedAt: now, UpdatedAt: now})
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		cleanup := context.WithoutCancel(ctx)
+		blobs.Abort(cleanup, ref) // a no-op after a commit
+		store.Update(cleanup, func(tx meta.Tx) error { return tx.DeleteUpload(ref) })
+	}()
+	w, err := blobs.Writer(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, io.LimitReader(r, size+1)); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Commit(ctx, size, d)
 }

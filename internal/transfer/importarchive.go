@@ -11,7 +11,6 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/transfer/archive"
-	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -240,39 +239,6 @@ func (in *importState) blob(ctx context.Context, store meta.Store, blobs BlobSto
 		in.verified[e.Digest] = e.Size
 		in.written++
 	})
-}
-
-// writeBlob streams one blob into the store and verifies it. The write is
-// an upload with a row of its own while it lasts, so the upload sweeper
-// removes what a crash leaves half-written.
-func writeBlob(ctx context.Context, store meta.Store, blobs BlobStore, registryKey string, e archive.Entry, r io.Reader) error {
-	ref := "transfer-" + uuid.NewString()
-	now := time.Now().UTC()
-	if err := store.Update(ctx, func(tx meta.Tx) error {
-		return tx.PutUpload(meta.Upload{ID: ref, RegistryKey: registryKey, StartedAt: now, UpdatedAt: now})
-	}); err != nil {
-		return err
-	}
-	defer func() {
-		cleanup := context.WithoutCancel(ctx)
-		blobs.Abort(cleanup, ref) // a no-op after a commit
-		store.Update(cleanup, func(tx meta.Tx) error { return tx.DeleteUpload(ref) })
-	}()
-	w, err := blobs.Writer(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Commit(ctx, e.Size, e.Digest); err != nil {
-		if errors.Is(err, errdef.ErrInvalidArgument) {
-			return fmt.Errorf("the archive's blob %s does not match its digest: %w", e.Digest, errdef.ErrInvalidArgument)
-		}
-		return err
-	}
-	return nil
 }
 
 // spread records what a manifest of repo leads to.
