@@ -433,7 +433,17 @@ func runMessage(err error) string {
 	if errors.As(err, &refusal) {
 		return refusal.Message
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(err.Error(), ": "+errdef.ErrNotFound.Error()), ": "+errdef.ErrInvalidArgument.Error())
+	msg := err.Error()
+	for _, class := range []error{errdef.ErrNotFound, errdef.ErrInvalidArgument, errdef.ErrConflict, errdef.ErrDenied, errdef.ErrFailedPrecondition} {
+		msg = strings.TrimSuffix(msg, ": "+class.Error())
+	}
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 func hasOption(pl Pipeline, o PipelineOption) bool {

@@ -149,7 +149,7 @@ func planArtifact(tx meta.Tx, permit egress.Permit, reg meta.Registry, img Image
 	if img.Tag != "" {
 		d, err := tx.Tag(reg.Key, img.Repository, img.Tag)
 		if errors.Is(err, errdef.ErrNotFound) {
-			return pa, fmt.Errorf("the artifact '%s' was not found in registry '%s': %w", img, reg.Name, errdef.ErrNotFound)
+			return pa, fmt.Errorf("the artifact '%s' was not found in registry '%s'; name artifacts that exist, as repository:tag or repository@sha256:…, or give the export pipeline the option ContinueOnErrors to skip missing ones: %w", img, reg.Name, errdef.ErrNotFound)
 		}
 		if err != nil {
 			return pa, err
