@@ -49,6 +49,7 @@ type Tx interface {
 	Tags
 	Uploads
 	Identities
+	Egress
 }
 
 // Page asks for at most Limit items strictly after the key After, in
@@ -342,4 +343,30 @@ type Identities interface {
 	PutPrincipal(p Principal) error
 	// PrincipalByClientID looks a principal up by its appId.
 	PrincipalByClientID(clientID string) (Principal, error)
+}
+
+// EgressCount is one day's total of what left a registry (or was refused
+// on its way out) by one channel for one identity. internal/audit writes
+// it; the egress report and what-if read it.
+type EgressCount struct {
+	RegistryKey string
+	Day         string // UTC, YYYY-MM-DD
+	Channel     string // audit.Egress* channel name
+	Identity    string // principal object id, token name or admin user; "" anonymous
+	Bytes       int64
+	Artifacts   int64
+	Attempts    int64
+}
+
+// Egress keeps the per-day egress totals. They are counters, not records:
+// the audit chain holds the records they were summed from.
+type Egress interface {
+	// AddEgress adds each count to its (registry, day, channel, identity)
+	// total, creating the total when it is new.
+	AddEgress(counts []EgressCount) error
+	// EgressTotals lists the totals of one registry for days >= sinceDay,
+	// ordered by day, channel and identity.
+	EgressTotals(registryKey, sinceDay string) ([]EgressCount, error)
+	// PurgeEgress removes totals of days before beforeDay (retention).
+	PurgeEgress(beforeDay string) error
 }

@@ -56,6 +56,7 @@ func cases() []testCase {
 		{"referrers", testReferrers},
 		{"uploads", testUploads},
 		{"identities", testIdentities},
+		{"egress totals", testEgress},
 		{"times round-trip in UTC", testTimes},
 		{"isolation between registries", testIsolation},
 		{"delete registry cascades", testCascade},

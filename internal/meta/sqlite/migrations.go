@@ -13,7 +13,7 @@ import (
 // schema version i+1. Each is applied once, recorded in schema_migrations.
 // Never edit a migration that has shipped: append a new one.
 func migrations() []string {
-	return []string{migration1, migration2, migration3, migration4}
+	return []string{migration1, migration2, migration3, migration4, migration5}
 }
 
 // migration1 is the foundation schema. Times are INTEGER UTC Unix
@@ -142,6 +142,21 @@ const migration4 = `ALTER TABLE registries ADD COLUMN facts_version INTEGER NOT 
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (registry_key, name)
 	) WITHOUT ROWID;`
+
+// migration5 keeps the per-day egress totals of internal/audit. A
+// registry's totals go with it (DeleteRegistry), keyed by its never-reused
+// key, so a registry created again under a name starts with none.
+const migration5 = `CREATE TABLE egress_totals (
+		registry_key TEXT NOT NULL,
+		day TEXT NOT NULL,
+		channel TEXT NOT NULL,
+		identity TEXT NOT NULL,
+		bytes INTEGER NOT NULL,
+		artifacts INTEGER NOT NULL,
+		attempts INTEGER NOT NULL,
+		PRIMARY KEY (registry_key, day, channel, identity)
+	) WITHOUT ROWID;
+	CREATE INDEX egress_totals_day ON egress_totals (day);`
 
 // migrate brings db to the newest schema in migs, in one BEGIN IMMEDIATE
 // transaction, so two processes opening the same file cannot both apply a

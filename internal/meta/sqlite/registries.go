@@ -16,7 +16,7 @@ const factCols = `facts_version, sku, public_access_disabled, exports_disabled, 
 
 // registryKeyed lists the tables DeleteRegistry empties.
 func registryKeyed() []string {
-	return []string{"repositories", "blob_links", "manifests", "tags", "uploads", "private_endpoint_connections"}
+	return []string{"repositories", "blob_links", "manifests", "tags", "uploads", "private_endpoint_connections", "egress_totals"}
 }
 
 func scanRegistry(row scanner) (meta.Registry, error) {

@@ -1,0 +1,57 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Containers of the layout. Resource log categories go to
+// insights-logs-<category> and the activity log to insights-activity-logs,
+// as Azure writes them to a storage account.
+const (
+	ContainerActivity = "insights-activity-logs"
+	containerPrefix   = "insights-logs-"
+)
+
+// Container is the storage container of a category's records.
+func Container(category string) string {
+	if category == CategoryAdministrative {
+		return ContainerActivity
+	}
+	return containerPrefix + strings.ToLower(category)
+}
+
+// BlobDir is the directory of a stream's hourly files inside its
+// container: resourceId=<RESOURCE ID>/.
+func BlobDir(resourceID string) string {
+	return "resourceId=" + strings.ToUpper(resourceID) + "/"
+}
+
+// BlobPath is where a record of category about resourceID at t goes:
+// the container, and the blob name of its hour,
+// resourceId=<ID>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json.
+func BlobPath(category, resourceID string, t time.Time) (container, name string) {
+	t = t.UTC()
+	return Container(category), fmt.Sprintf("%sy=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json",
+		BlobDir(resourceID), t.Year(), t.Month(), t.Day(), t.Hour())
+}
+
+// StreamName names a stream in its records' chain links.
+func StreamName(category, resourceID string) string {
+	return category + "|" + strings.ToUpper(resourceID)
+}
+
+// HourOf parses the hour of a blob name BlobPath made; ok is false for
+// any other name.
+func HourOf(name string) (t time.Time, ok bool) {
+	i := strings.LastIndex(name, "/y=")
+	if i < 0 {
+		return time.Time{}, false
+	}
+	var y, mo, d, h, mi int
+	if _, err := fmt.Sscanf(name[i:], "/y=%04d/m=%02d/d=%02d/h=%02d/m=%02d/PT1H.json", &y, &mo, &d, &h, &mi); err != nil {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, 0, 0, 0, time.UTC), true
+}
