@@ -16,14 +16,21 @@ import (
 // ResourceGroup; a provider resource adds Provider and one name per type
 // (len(Types) == len(Names)). Tenant-level provider resources
 // (/providers/…) have no Subscription. ARM compares ids
-// case-insensitively: use Equal, never ==. Extension resources (a second
-// /providers/ segment) are not supported yet.
+// case-insensitively: use Equal, never ==.
+//
+// An extension resource (a diagnostic setting of a registry) is a second
+// /providers/ part under another resource: only ParseExtensionID accepts
+// one, and its Extends is that resource, while Subscription and
+// ResourceGroup are the extended resource's.
 type ID struct {
 	Subscription  string
 	ResourceGroup string
 	Provider      string // resource provider namespace, e.g. Microsoft.ContainerRegistry
 	Types         []string
 	Names         []string
+	// Extends is the resource an extension resource extends; nil for any
+	// other id.
+	Extends *ID
 }
 
 // Canonical spellings of ARM's literal id segments.
@@ -35,9 +42,20 @@ const (
 
 // ParseID parses an ARM resource id. Its literal segments
 // (subscriptions, resourceGroups, providers) match in any casing; names
-// keep theirs. A malformed id is a 400 InvalidResourceId wrapping
-// errdef.ErrInvalidArgument.
-func ParseID(s string) (ID, error) {
+// keep theirs. A malformed id, or an extension resource's, is a 400
+// InvalidResourceId wrapping errdef.ErrInvalidArgument: callers that
+// check Provider and Types to find a kind of resource need not know about
+// Extends.
+func ParseID(s string) (ID, error) { return parseID(s, false) }
+
+// ParseExtensionID parses an id as ParseID does, and also an extension
+// resource's (…/providers/{namespace}/{type}/{name} under another
+// resource, one level deep), whose Extends is then set. The router parses
+// the scopes of its routes with it; only routes whose patterns name an
+// extension type ever see such an id.
+func ParseExtensionID(s string) (ID, error) { return parseID(s, true) }
+
+func parseID(s string, extensions bool) (ID, error) {
 	bad := func(why string) (ID, error) {
 		return ID{}, Errorf(http.StatusBadRequest, "InvalidResourceId", "The resource id '%s' is invalid: %s.", s, why).
 			WithCause(errdef.ErrInvalidArgument)
@@ -81,7 +99,17 @@ func ParseID(s string) (ID, error) {
 	}
 	for i := 0; i < len(rest); i += 2 {
 		if strings.EqualFold(rest[i], segProviders) {
-			return bad("extension resources are not supported")
+			switch {
+			case !extensions:
+				return bad("extension resources are not supported here")
+			case id.Extends != nil:
+				return bad("an extension resource cannot extend another")
+			case len(rest) < i+4:
+				return bad("an extension resource needs a namespace, a type and a name")
+			}
+			base := id
+			id = ID{Subscription: base.Subscription, ResourceGroup: base.ResourceGroup, Provider: rest[i+1], Extends: &base}
+			i += 2
 		}
 		id.Types = append(id.Types, rest[i])
 		id.Names = append(id.Names, rest[i+1])
@@ -112,11 +140,14 @@ func (id ID) Child(typ, name string) ID {
 	return c
 }
 
-// Parent is the id one level up: a child's parent resource, a top-level
-// resource's resource group (or subscription), a group's subscription.
+// Parent is the id one level up: a child's parent resource, the resource
+// an extension resource extends, a top-level resource's resource group
+// (or subscription), a group's subscription.
 // ok is false for a subscription or tenant-level resource.
 func (id ID) Parent() (parent ID, ok bool) {
 	switch {
+	case len(id.Types) == 1 && id.Extends != nil:
+		return *id.Extends, true
 	case len(id.Types) > 1:
 		p := id
 		p.Types, p.Names = id.Types[:len(id.Types)-1], id.Names[:len(id.Names)-1]
@@ -158,7 +189,9 @@ func (id ID) ResourceType() string {
 // own casing.
 func (id ID) String() string {
 	var b strings.Builder
-	if id.Subscription != "" {
+	if id.Extends != nil {
+		b.WriteString(id.Extends.String())
+	} else if id.Subscription != "" {
 		b.WriteString("/" + segSubscriptions + "/" + id.Subscription)
 		if id.ResourceGroup != "" {
 			b.WriteString("/" + segResourceGroups + "/" + id.ResourceGroup)

@@ -105,3 +105,50 @@ func TestIDNavigation(t *testing.T) {
 		t.Fatal("Contains must match whole segments")
 	}
 }
+
+func TestParseExtensionID(t *testing.T) {
+	const reg = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/Reg1"
+	in := "/SUBSCRIPTIONS/s1/resourcegroups/rg/providers/Microsoft.ContainerRegistry/registries/Reg1/PROVIDERS/microsoft.insights/diagnosticSettings/S1"
+	if _, err := ParseID(in); err == nil {
+		t.Fatal("ParseID accepted an extension resource")
+	}
+	id, err := ParseExtensionID(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Extends == nil || id.Extends.String() != reg || id.Subscription != "s1" || id.ResourceGroup != "rg" {
+		t.Fatalf("extends %v, sub %q, rg %q", id.Extends, id.Subscription, id.ResourceGroup)
+	}
+	if id.String() != reg+"/providers/microsoft.insights/diagnosticSettings/S1" || id.ResourceType() != "microsoft.insights/diagnosticSettings" || id.Name() != "S1" {
+		t.Fatalf("String %q ResourceType %q Name %q", id.String(), id.ResourceType(), id.Name())
+	}
+	if up, ok := id.Parent(); !ok || up.String() != reg {
+		t.Fatalf("parent %s", up)
+	}
+	again, err := ParseExtensionID(id.String())
+	if err != nil || !again.Equal(id) {
+		t.Fatalf("does not round-trip: %v", err)
+	}
+	regID, _ := ParseID(reg)
+	if !regID.Contains(id) {
+		t.Fatal("a registry contains its extension resources")
+	}
+	// A child of an extension resource stays under it.
+	child := id.Child("items", "x")
+	if up, ok := child.Parent(); !ok || !up.Equal(id) {
+		t.Fatalf("parent of a child: %s", up)
+	}
+	// Plain ids parse the same as with ParseID.
+	if plain, err := ParseExtensionID(reg); err != nil || plain.Extends != nil || plain.String() != reg {
+		t.Fatalf("plain id: %v %v", plain, err)
+	}
+	for _, bad := range []string{
+		reg + "/providers/Microsoft.Insights/diagnosticSettings",
+		reg + "/providers/Microsoft.Insights",
+		reg + "/providers/Microsoft.Insights/diagnosticSettings/s1/providers/Microsoft.Authorization/locks/l1",
+	} {
+		if _, err := ParseExtensionID(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}

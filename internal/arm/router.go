@@ -199,7 +199,7 @@ func (rt *Router) prepare(w http.ResponseWriter, r *http.Request, q *Request) (*
 	}
 	q.Version = v
 	if scope := scopeOf(route.Pattern, r.URL.Path); strings.HasPrefix(scope, "/subscriptions/") {
-		if q.ID, err = ParseID(scope); err != nil {
+		if q.ID, err = ParseExtensionID(scope); err != nil {
 			return nil, err
 		}
 	}
