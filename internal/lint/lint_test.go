@@ -44,6 +44,7 @@ var rank = map[string]int{
 	"deployments": 3,
 	"vnet":        3,
 	"keyvault":    3,
+	"insights":    3,
 	"resources":   3,
 	"server":      4,
 	// client is the az-style CLI; it talks to a server over HTTP only and
@@ -64,6 +65,7 @@ var sameRank = map[[2]string]bool{
 	{"deployments", "arm"}: true,
 	{"vnet", "arm"}:        true,
 	{"keyvault", "arm"}:    true,
+	{"insights", "arm"}:    true,
 	{"resources", "arm"}:   true,
 	// The token service declares its routes for arm's router and answers
 	// the management plane's Bearer check with arm's errors.
