@@ -172,10 +172,19 @@ func (s *Shipper) Ship(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A destination's outcome is its first failure in the pass, else
+	// success: a job with nothing to copy proves nothing about it.
+	type outcome struct {
+		j   job
+		err error
+	}
 	now := s.o.Now()
+	outcomes := map[*destState]*outcome{}
+	var order []*destState
 	for _, j := range jobs {
 		d := s.destFor(j)
-		if now.Before(d.next) {
+		o := outcomes[d]
+		if now.Before(d.next) || o != nil && o.err != nil {
 			continue
 		}
 		err := d.err
@@ -185,7 +194,15 @@ func (s *Shipper) Ship(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		d.report(s, j, err, now)
+		if o == nil {
+			order = append(order, d)
+		}
+		if o == nil || err != nil {
+			outcomes[d] = &outcome{j, err}
+		}
+	}
+	for _, d := range order {
+		d.report(s, outcomes[d].j, outcomes[d].err, now)
 	}
 	s.passes++
 	if s.passes%sweepEvery == 1 {
