@@ -310,6 +310,7 @@ func (l *Log) write(rec Record) {
 		}
 	}
 	rec.Time = rec.Time.UTC()
+	rec.ResourceID = safeResourceID(rec.ResourceID)
 	s := l.stream(rec.Category, rec.ResourceID)
 	l.fault(s.append(l, &rec))
 	if rec.Egress != nil && rec.RegistryKey != "" {

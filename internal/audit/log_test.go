@@ -271,3 +271,26 @@ func TestRetention(t *testing.T) {
 		t.Errorf("after retention: %v", files)
 	}
 }
+
+// A resource id that could name a path outside the log's directory gets
+// a stream of its own inside it.
+func TestHostileResourceIDsStayInside(t *testing.T) {
+	dir, key := t.TempDir(), testKey(t)
+	l := openLog(t, dir, key, nil, nil)
+	for _, id := range []string{"/tenants/../../../../tmp/x", "/tenants/a\x00b", "relative/x", "/a//b", "/tenants/..", "/tenants/a\\..\\b"} {
+		l.Record(Record{ResourceID: id, Category: CategorySignIn, OperationName: OpLogin, ResultType: ResultFailed})
+	}
+	l.Close()
+	recs, err := Query(dir, Filter{})
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if !strings.HasPrefix(r.ResourceID, "/providers/Bulkhead/invalidIds/") {
+			t.Errorf("resource id %q kept", r.ResourceID)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "tmp")); err == nil {
+		t.Error("a record escaped the log's directory")
+	}
+}
