@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Short: "Print the version",
 		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "bulkhead", version) },
 	})
+	root.AddCommand(auditCommand(stdout))
 	root.AddCommand(client.Commands(stdout)...)
 	err := root.Execute()
 	switch {

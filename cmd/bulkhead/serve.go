@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
@@ -77,6 +78,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("open content store: %w", err)
 	}
 	defer blobs.Close()
+	node, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("node id: %w", err)
+	}
+	trail, err := openAudit(cfg, store, node, log)
+	if err != nil {
+		return err
+	}
+	// The trail closes after the server has drained and the background
+	// work has stopped (defers run last-in first-out), so every answered
+	// request is in it and its streams end with a shutdown checkpoint.
+	defer trail.Close()
 	// Background work stops, and is waited for, before the stores close
 	// (defers run last-in first-out).
 	ctx, stop := context.WithCancel(ctx)
@@ -111,18 +124,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("key vault: %w", err)
 	}
-	node, err := nodeID(cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("node id: %w", err)
-	}
 	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: endpoint.Open, Secrets: vaults, Node: node,
-		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Logger: log})
+		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Audit: recorder(trail), Logger: log})
 	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log,
-		KeyVault: vaults, Runs: runs, Content: blobs})
+		KeyVault: vaults, Runs: runs, Content: blobs, Audit: recorder(trail)})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)
 	}
-	srv := server.New(cfg, log, server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane})
+	planes := server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane}
+	if trail != nil {
+		planes.Audit = trail
+	}
+	srv := server.New(cfg, log, planes)
 
 	background.Go(func() { sweepUploads(ctx, data, cfg.UploadTTL) })
 	background.Go(func() { purgeOperations(ctx, store, log) })
@@ -202,4 +215,33 @@ func sweepUploads(ctx context.Context, data *oci.Service, ttl time.Duration) {
 			data.SweepUploads(ctx)
 		}
 	}
+}
+
+// openAudit opens the audit trail in <data>/audit, signed with the key in
+// <data>/keys/audit.key; nil when --audit=false.
+func openAudit(cfg *config.Config, store meta.Store, node string, log *slog.Logger) (*audit.Log, error) {
+	if !cfg.Audit {
+		log.Warn("the audit trail is off (--audit=false): no resource logs, activity log or egress report")
+		return nil, nil
+	}
+	key, err := audit.LoadKey(filepath.Join(cfg.DataDir, "keys", "audit.key"))
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	trail, err := audit.Open(audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: key, Node: node, Meta: store,
+		CheckpointRecords: cfg.AuditCheckpointRecords, CheckpointInterval: cfg.AuditCheckpointInterval, Retention: cfg.AuditRetention, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("audit trail ready", "dir", trail.Dir(), "public_key", filepath.Join(trail.Dir(), audit.PublicKeyFile), "key_id", audit.KeyID(trail.PublicKey()))
+	return trail, nil
+}
+
+// recorder is trail as a Recorder, or nil when there is none (a nil
+// *audit.Log in an interface would not compare equal to nil).
+func recorder(trail *audit.Log) audit.Recorder {
+	if trail == nil {
+		return nil
+	}
+	return trail
 }

@@ -37,7 +37,7 @@ type importParams struct {
 // registry of this service into the addressed one, in one transaction with
 // the egress decision on the source (DESIGN.md rule 1). It answers 202 with
 // a Location that is already done, as ACR's LRO.
-func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Response, error) {
+func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (_ *arm.Response, err error) {
 	q, r := reqOf(aq), aq.HTTP
 	var in importParams
 	if err := aq.Decode(&in); err != nil {
@@ -52,16 +52,24 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Respo
 	}
 	start := p.now().UTC()
 	var opPath string
+	var source meta.Registry
+	var result transfer.ImportResult
+	refused := false
+	defer func() {
+		p.recordImport(ctx, aq, importEvent{source: source, target: q.registryID().String(), image: req.Image, result: result,
+			refused: refused, err: err, start: start})
+	}()
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
 		targetID := q.registryID().String()
 		target, targetDoc, err := loadRegistry(tx, q.sub, q.group, q.name)
 		if err != nil {
 			return err
 		}
-		source, sourceDoc, err := src.load(tx)
+		row, sourceDoc, err := src.load(tx)
 		if err != nil {
 			return err
 		}
+		source = row
 		if err := authorizeLinked(aq, tx, targetID, source.ResourceID); err != nil {
 			return err
 		}
@@ -70,10 +78,11 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (*arm.Respo
 		gateSource.Target = target.Key
 		permit, err := egress.Check(gateSource, egress.ChannelImportSource)
 		if err != nil {
+			refused = true
 			return asARM(err)
 		}
 		req.Source, req.Target, req.Now = source, target, start
-		if _, err := transfer.Import(tx, permit, req); err != nil {
+		if result, err = transfer.Import(tx, permit, req); err != nil {
 			return importError(err)
 		}
 		opPath, err = arm.RecordOperation(tx, q.sub, providerNamespace, deref(targetDoc.Location), start, p.now().UTC(), nil)

@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"log/slog"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Options struct {
 	// Content receives the blobs of images imported from registries
 	// outside the service. Nil turns such imports off (they answer 400).
 	Content content.Ingester
+	// Audit receives the repository events of imports and pipeline runs;
+	// nil keeps none.
+	Audit audit.Recorder
 	// RemoteImport budgets imports from registries outside the service.
 	RemoteImport remote.Options
 }
@@ -54,11 +58,12 @@ type Provider struct {
 	now    func() time.Time
 	runs   RunControl
 	remote *remote.Importer // nil without Options.Content
+	audit  audit.Recorder   // nil keeps no records
 }
 
 // New returns a provider.
 func New(o Options) *Provider {
-	p := &Provider{meta: o.Meta, suffix: strings.ToLower(o.LoginServerSuffix), log: o.Logger, now: o.Now, runs: o.Runs}
+	p := &Provider{meta: o.Meta, suffix: strings.ToLower(o.LoginServerSuffix), log: o.Logger, now: o.Now, runs: o.Runs, audit: o.Audit}
 	if p.log == nil {
 		p.log = slog.Default()
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
+
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -44,8 +46,10 @@ type RunnerOptions struct {
 	TriggerInterval time.Duration
 	// Concurrency bounds the runs in flight on this node; default 4.
 	Concurrency int
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Audit receives each run's repository event; nil keeps none.
+	Audit  audit.Recorder
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Lease timing: a runner renews its claim on a run every second with the
@@ -251,6 +255,7 @@ type outcome struct {
 
 // execute runs one claimed run to its end.
 func (r *Runner) execute(ctx context.Context, id, claim string) {
+	started := r.o.Now().UTC()
 	var run storedRun
 	var pipeline Pipeline
 	err := r.o.Meta.View(ctx, func(tx meta.Tx) error {
@@ -309,6 +314,7 @@ func (r *Runner) execute(ctx context.Context, id, claim string) {
 	if ferr := r.finish(fctx, id, claim, &out, err); ferr != nil {
 		r.o.Logger.Error("recording the end of a pipeline run", "run", id, "err", ferr)
 	}
+	r.recordRun(id, run, export, &out, err, started)
 }
 
 // renew writes the run's progress and renews its lease every second

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -167,6 +168,14 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, t *Table, route 
 		resp, err = route.Handle(ctx, q)
 	}
 	status := rt.answer(w, r, t, resp, err)
+	if n := audit.NoteFrom(r.Context()); q.Caller.ObjectID != "" || err != nil {
+		if q.Caller.ObjectID != "" {
+			n.Principal = q.Caller.ObjectID
+		}
+		if err != nil {
+			n.ErrorCode = ToError(err).Code
+		}
+	}
 	if rt.opts.OnWrite != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && q.Caller.ObjectID != "" {
 		e := WriteEvent{Time: time.Now().UTC(), RequestID: w.Header().Get(HeaderRequestID), Caller: q.Caller, Method: r.Method,
 			Action: route.Action, ResourceID: q.ID.String(), Status: status}

@@ -55,3 +55,26 @@ func HourOf(name string) (t time.Time, ok bool) {
 	}
 	return time.Date(y, time.Month(mo), d, h, 0, 0, 0, time.UTC), true
 }
+
+// maxResourceID bounds a stream's resource id.
+const maxResourceID = 1024
+
+// safeResourceID returns id when it can name a directory of the layout
+// without leaving it: absolute, no "." or ".." segment, no empty segment,
+// no control character or backslash, within maxResourceID. Any other id
+// becomes one stream of its own under "/providers/Bulkhead/invalidIds/",
+// named by its hash, so a hostile name can neither escape the log's
+// directory nor go unrecorded.
+func safeResourceID(id string) string {
+	ok := strings.HasPrefix(id, "/") && len(id) <= maxResourceID
+	for _, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if !ok {
+			break
+		}
+		ok = seg != "" && seg != "." && seg != ".." && !strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
+	}
+	if ok {
+		return id
+	}
+	return "/providers/Bulkhead/invalidIds/" + LineHash([]byte(id))[:16]
+}

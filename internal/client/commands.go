@@ -17,7 +17,7 @@ import (
 // Commands returns the az-style client commands; out receives results.
 func Commands(out io.Writer) []*cobra.Command {
 	st := &state{out: out}
-	return []*cobra.Command{st.login(), st.resource(), st.acr(), st.deployment()}
+	return []*cobra.Command{st.login(), st.resource(), st.acr(), st.deployment(), st.monitor()}
 }
 
 // AddOutputFlags adds -o and --query to a command tree.

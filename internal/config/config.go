@@ -57,6 +57,17 @@ type Config struct {
 	// PipelineTriggerInterval is how often import pipelines with a source
 	// trigger look for new archives; 0 turns triggers off. Default 1m.
 	PipelineTriggerInterval time.Duration
+	// Audit turns the audit trail on (default): resource logs, the
+	// activity log, the egress totals, in <data>/audit.
+	Audit bool
+	// AuditRetention is how long local audit records and egress totals
+	// are kept; 0 keeps them forever. Default 90 days.
+	AuditRetention time.Duration
+	// AuditCheckpointRecords and AuditCheckpointInterval: each audit
+	// stream is sealed with a signed checkpoint after this many records
+	// or this long after its first unsealed one. Defaults 1000 and 1m.
+	AuditCheckpointRecords  int
+	AuditCheckpointInterval time.Duration
 	// BootstrapSecret, when set on first start, becomes the bootstrap
 	// principal's secret. Env BULKHEAD_BOOTSTRAP_SECRET only (never a flag, so
 	// it does not show in process listings).
@@ -106,6 +117,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often unreferenced blob bytes are deleted (0 turns it off)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", time.Hour, "how long a committed blob may stay unreferenced before it can be deleted")
 	fs.DurationVar(&c.PipelineTriggerInterval, "pipeline-trigger-interval", time.Minute, "how often import pipelines with a source trigger look for new archives (0 turns triggers off)")
+	fs.BoolVar(&c.Audit, "audit", envOr(getenv, "BULKHEAD_AUDIT", "true") != "false", "keep the audit trail: resource logs, activity log, egress totals in <data>/audit (env BULKHEAD_AUDIT)")
+	retentionDays := fs.Int("audit-retention-days", 90, "how many days local audit records and egress totals are kept (0 keeps them forever)")
+	fs.IntVar(&c.AuditCheckpointRecords, "audit-checkpoint-records", 1000, "seal each audit stream with a signed checkpoint after this many records")
+	fs.DurationVar(&c.AuditCheckpointInterval, "audit-checkpoint-interval", time.Minute, "seal each audit stream at least this often while it has unsealed records")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", 30*time.Second, "how long a request body may go without delivering 32 KiB before the connection is cut (0: no limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	minFree := fs.String("min-free-space", envOr(getenv, "BULKHEAD_MIN_FREE_SPACE", "1GiB"),
@@ -121,6 +136,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	c.EnsureDefaults()
 
 	var errs []error
+	c.AuditRetention = time.Duration(*retentionDays) * 24 * time.Hour
+	if *retentionDays < 0 || *retentionDays > 36500 {
+		errs = append(errs, errors.New("--audit-retention-days must be between 0 and 36500"))
+	}
+	if c.AuditCheckpointRecords < 1 || c.AuditCheckpointRecords > 1_000_000 {
+		errs = append(errs, errors.New("--audit-checkpoint-records must be between 1 and 1000000"))
+	}
+	if c.AuditCheckpointInterval < time.Second {
+		errs = append(errs, errors.New("--audit-checkpoint-interval must be at least 1s"))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", *level))
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
+
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -161,6 +163,7 @@ func (s *Service) token(ctx context.Context, q *arm.Request) (*arm.Response, err
 	if clientID == "" {
 		return nil, errMissingParameter("client_id")
 	}
+	noteSignIn(ctx, q, tenant, clientID, "")
 	if secret == "" {
 		return nil, errNoSecret()
 	}
@@ -190,6 +193,7 @@ func (s *Service) token(ctx context.Context, q *arm.Request) (*arm.Response, err
 	if err != nil {
 		return nil, errTransient(err)
 	}
+	noteSignIn(ctx, q, tenant, clientID, p.ObjectID)
 	now := s.now()
 	tok, exp, err := s.Issue(Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -270,4 +274,26 @@ func resourceScope(scope string) string {
 		return strings.Join(out, " ")
 	}
 	return out[0]
+}
+
+// noteSignIn asks for a sign-in record of clientID in the tenant's stream:
+// every attempt at the token service is audited, whatever its outcome
+// (the server completes the record with the answer's status).
+func noteSignIn(ctx context.Context, q *arm.Request, tenant, clientID, objectID string) {
+	if tenant == "" {
+		tenant = "common" // a multi-tenant authority; the tenant is not known yet
+	}
+	if len(clientID) > 128 {
+		clientID = clientID[:128]
+	}
+	n := audit.NoteFrom(ctx)
+	id := objectID
+	if id == "" {
+		id = clientID
+	}
+	n.Principal, n.Want = id, true
+	n.Rec = audit.Record{ResourceID: "/tenants/" + tenant, Category: audit.CategorySignIn, OperationName: audit.OpLogin, Identity: id,
+		CallerIPAddress: n.ClientAddr,
+		Properties: audit.Properties{Caller: clientID, IdentityType: audit.IdentityServicePrincipal, UserTenantID: tenant,
+			Route: q.HTTP.Method + " " + q.HTTP.URL.Path}}
 }

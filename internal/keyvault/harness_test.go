@@ -96,7 +96,7 @@ func newWorld(t *testing.T, sealKey []byte) *world {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(&lockedBuffer{w: w}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	logWrite := server.LogWrites(logger)
+	logWrite := server.LogWrites(logger, nil)
 	groups := resources.New(resources.Options{Meta: store, Trackers: []resources.Tracker{w.provider}, Logger: logger})
 	router, err := arm.NewRouter(arm.RouterOptions{
 		Store:  store,

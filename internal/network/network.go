@@ -77,3 +77,10 @@ func Check(reg meta.Registry, addr netip.Addr) error {
 	}
 	return &Denied{Addr: addr, Reason: "the address is not in the registry's IP rules"}
 }
+
+// Private reports whether addr comes from one of reg's approved private
+// endpoints: the audit trail tells pulls from inside its network apart
+// from pulls from outside it.
+func Private(reg meta.Registry, addr netip.Addr) bool {
+	return inAny(addr.Unmap(), reg.Facts.PrivateSubnets)
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
+
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
@@ -245,6 +247,11 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, hostReg str
 		writeError(w, r, fail(codeUnsupported, "method not allowed"))
 		return
 	}
+	user := basicUser(r)
+	if r.Method == http.MethodPost {
+		user = r.PostForm.Get("username")
+	}
+	s.noteLogin(r, s.registryForLogin(r, scopeRegistry(hostReg, scopes)), who, user)
 	if errors.Is(err, errdef.ErrUnauthenticated) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, s.service(r, hostReg)))
 		writeError(w, r, fail(codeUnauthorized, "authentication required", err))
@@ -300,7 +307,9 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request, hostReg 
 	// service that trusts our published key; and of the tenant the client
 	// names, when it names one.
 	claims, err := s.tokens.Verify(tok)
+	s.noteLogin(r, s.registryForLogin(r, hostReg), caller{principalID: claims.ObjectID, tenantID: claims.TenantID}, "")
 	if err != nil || !claims.ForExchange() {
+		audit.NoteFrom(r.Context()).ErrorCode = "invalid_grant"
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_grant", "the access token is not valid, or not for the management plane or the registry")
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
+
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/signin"
 )
@@ -211,6 +213,7 @@ type wireError struct {
 // carry no body.
 func writeError(w http.ResponseWriter, r *http.Request, err error) *apiError {
 	ae := toAPIError(err)
+	audit.NoteFrom(r.Context()).ErrorCode = string(ae.code)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.Header().Del("Docker-Content-Digest")

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/egress"
 	"github.com/bulkhead-registry/bulkhead/internal/errdef"
@@ -170,6 +171,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.caller, err = s.authenticate(r)
 	if err != nil {
+		if r.Header.Get("Authorization") != "" && errors.Is(err, errdef.ErrUnauthenticated) {
+			s.noteLogin(r, s.registryForLogin(r, q.registry), caller{}, basicUser(r))
+		}
 		s.challenge(w, r, c, rt, err)
 		return
 	}
@@ -191,10 +195,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			var denied *network.Denied
 			if errors.As(err, &denied) {
+				s.noteRefusal(r, c, "networkRules")
 				err = fail(codeDenied, denied.Error(), err)
 			}
 			var refused *egress.Refusal
 			if errors.As(err, &refused) {
+				s.noteRefusal(r, c, "egressGate")
 				err = fail(codeDenied, refused.Message, err)
 			}
 			s.answerError(w, r, err)
@@ -205,6 +211,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// catalog is no part of that.
 		writeError(w, r, fail(codeDenied, "an import from a registry outside this service reached its catalog; importing from this service goes through its registries' egress gate", errdef.ErrDenied))
 		return
+	}
+	if c.reg.Key != "" {
+		s.noteRegistry(r, c, marked)
+	} else {
+		audit.NoteFrom(r.Context()).Principal, _ = c.caller.auditIdentity(c.reg)
+	}
+	if q.kind == kindBase && r.Header.Get("Authorization") != "" {
+		s.noteLogin(r, c.reg, c.caller, "")
 	}
 	if err := s.authorize(r, c, rt); err != nil {
 		s.challenge(w, r, c, rt, err)

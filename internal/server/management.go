@@ -6,6 +6,7 @@ import (
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
@@ -35,6 +36,9 @@ type ManagementOptions struct {
 	// Secret resolver to the pipeline runner too. It must use Meta. Nil
 	// builds one that stores secret values unsealed.
 	KeyVault *keyvault.Provider
+	// Audit receives the activity log of management writes, and the
+	// providers' own records (imports, pipeline runs); nil keeps none.
+	Audit audit.Recorder
 	// Content receives images imported from registries outside the
 	// service; nil turns those imports off.
 	Content content.Ingester
@@ -45,7 +49,7 @@ type ManagementOptions struct {
 // hook logging each write. Tests build it the same way to walk the routes
 // as served.
 func Management(o ManagementOptions) (*arm.Router, error) {
-	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs, Content: o.Content})
+	registries := acr.New(acr.Options{Meta: o.Meta, LoginServerSuffix: o.LoginServerSuffix, Logger: o.Logger, Runs: o.Runs, Content: o.Content, Audit: o.Audit})
 	networks := vnet.New(vnet.Options{Meta: o.Meta})
 	vaults := o.KeyVault
 	if vaults == nil {
@@ -59,7 +63,7 @@ func Management(o ManagementOptions) (*arm.Router, error) {
 	// Templates apply each resource through the router itself, in process.
 	var router *arm.Router
 	templates := deployments.New(deployments.Options{Meta: o.Meta, Apply: func() arm.Dispatcher { return router }})
-	router, err := arm.NewRouter(arm.RouterOptions{Store: o.Meta, Authenticate: o.Identity.AuthenticateARM, OnWrite: LogWrites(o.Logger), Logger: o.Logger},
+	router, err := arm.NewRouter(arm.RouterOptions{Store: o.Meta, Authenticate: o.Identity.AuthenticateARM, OnWrite: LogWrites(o.Logger, o.Audit), Logger: o.Logger},
 		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), vaults.Table(), templates.Table())
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
+	"github.com/bulkhead-registry/bulkhead/internal/network"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 )
 
@@ -42,7 +44,8 @@ func (s *Server) chain(next http.Handler) http.Handler {
 			r.URL.RawPath = ""
 		}
 		id := newRequestID()
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		note := &audit.Note{RequestID: id, ClientAddr: network.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies).String()}
+		ctx := audit.WithNote(context.WithValue(r.Context(), requestIDKey{}, id), note)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -78,7 +81,9 @@ func (s *Server) chain(next http.Handler) http.Handler {
 			}
 			s.metrics.observe(plane, route, r.Method, rw.status, elapsed, bytesIn, rw.n)
 			s.log.Log(ctx, logLevel(rw.status, r.Context().Err()), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", bytesIn, "bytes_out", rw.n, "remote", r.RemoteAddr)
+				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", bytesIn, "bytes_out", rw.n, "remote", r.RemoteAddr,
+				"principal", note.Principal, "error", note.ErrorCode)
+			s.audit(note, r, rw, start, elapsed, bytesIn)
 		}()
 		next.ServeHTTP(rw, r)
 	})

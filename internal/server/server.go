@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,6 +32,12 @@ type Planes struct {
 	Management http.Handler
 	// IsData reports whether a request belongs to the data plane.
 	IsData func(r *http.Request) bool
+	// Audit receives the records the handlers ask for in their notes;
+	// nil keeps none.
+	Audit interface {
+		Record(audit.Record)
+		Count(registryKey, channel, identity string, bytes int64)
+	}
 }
 
 // Server is a configured, not yet listening server.
@@ -90,10 +98,11 @@ func New(cfg *config.Config, log *slog.Logger, planes Planes) *Server {
 // Handler returns the full handler (for tests that serve it themselves).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// LogWrites is the management router's write hook for the access log:
-// one line per write with who did what to which resource and how it
-// ended. Documents are not logged; the audit capability keeps them.
-func LogWrites(log *slog.Logger) func(ctx context.Context, e arm.WriteEvent) {
+// LogWrites is the management router's write hook: one log line per
+// write with who did what to which resource and how it ended, and, when
+// rec is set, its activity log record with the properties it changed.
+// Documents are not logged; the activity log keeps what changed in them.
+func LogWrites(log *slog.Logger, rec audit.Recorder) func(ctx context.Context, e arm.WriteEvent) {
 	return func(ctx context.Context, e arm.WriteEvent) {
 		attrs := []any{"request_id", e.RequestID, "caller", e.Caller.ClientID, "object_id", e.Caller.ObjectID, "method", e.Method,
 			"action", e.Action, "resource", e.ResourceID, "status", e.Status}
@@ -101,7 +110,33 @@ func LogWrites(log *slog.Logger) func(ctx context.Context, e arm.WriteEvent) {
 			attrs = append(attrs, "error", e.Error.Code)
 		}
 		log.InfoContext(ctx, "management write", attrs...)
+		if rec != nil {
+			if r, ok := activityRecord(ctx, e); ok {
+				rec.Record(r)
+			}
+		}
 	}
+}
+
+// activityRecord is the activity log's record of a write: in the stream
+// of the resource's subscription, as Azure keeps activity logs.
+func activityRecord(ctx context.Context, e arm.WriteEvent) (audit.Record, bool) {
+	id, err := arm.ParseID(e.ResourceID)
+	if err != nil || id.Subscription == "" {
+		return audit.Record{}, false
+	}
+	n := audit.NoteFrom(ctx)
+	r := audit.Record{Time: e.Time, ResourceID: "/subscriptions/" + id.Subscription, Category: audit.CategoryAdministrative,
+		OperationName: e.Action, ResultType: audit.ResultSucceeded, ResultDescription: strconv.Itoa(e.Status),
+		Identity: e.Caller.ObjectID, CorrelationID: e.RequestID, CallerIPAddress: n.ClientAddr,
+		Properties: audit.Properties{Action: e.Action, Method: e.Method, StatusCode: e.Status, Caller: e.Caller.ClientID,
+			UserTenantID: e.Caller.TenantID, Target: e.ResourceID}}
+	if e.Error != nil {
+		r.ResultType, r.Properties.ErrorCode, r.Properties.Message = audit.ResultFailed, e.Error.Code, e.Error.Message
+	} else {
+		r.Properties.Changes = audit.Diff(e.Before, e.After)
+	}
+	return r, true
 }
 
 // Listen opens the listener with a clear error when the port is taken.

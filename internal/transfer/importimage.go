@@ -89,6 +89,8 @@ type ImportResult struct {
 	Digest    digest.Digest // the imported image's root manifest
 	Manifests int
 	Blobs     int
+	// Bytes is the size of the image: its manifests and blobs.
+	Bytes int64
 }
 
 // Import copies an image between registries inside tx: the manifests (an
@@ -144,7 +146,14 @@ func Import(tx meta.Tx, permit egress.Permit, req ImportRequest) (ImportResult, 
 			return res, err
 		}
 	}
-	return ImportResult{Digest: root, Manifests: len(manifests), Blobs: len(blobs)}, nil
+	res = ImportResult{Digest: root, Manifests: len(manifests), Blobs: len(blobs)}
+	for _, m := range manifests {
+		res.Bytes += int64(len(m.Content))
+	}
+	for _, b := range blobs {
+		res.Bytes += b.Size
+	}
+	return res, nil
 }
 
 // references is what a manifest or index points at.
