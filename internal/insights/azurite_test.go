@@ -39,6 +39,11 @@ func (w *world) remoteAccount(name, endpoint, credProp, cred string) string {
 func download(t testing.TB, az *testserver.Azurite, category string, at time.Time) []byte {
 	t.Helper()
 	name, blob := audit.BlobPath(category, regID, at)
+	return downloadBlob(t, az, name, blob)
+}
+
+func downloadBlob(t testing.TB, az *testserver.Azurite, name, blob string) []byte {
+	t.Helper()
 	cred, err := container.NewSharedKeyCredential(az.Account, az.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -71,10 +76,13 @@ func TestShipAzurite(t *testing.T) {
 	at := time.Now().UTC()
 	src := streamFile(w.auditDir, at)
 	appendRecords(t, w.auditDir, at, 0, 10)
-	s := w.shipper(insights.ShipperOptions{})
+	s := w.shipper(insights.ShipperOptions{PublicKey: []byte("-----BEGIN PUBLIC KEY-----\n")})
 	ship(t, s)
 	if got := download(t, az, audit.CategoryRepository, at); !bytes.Equal(got, readFile(t, src)) {
 		t.Fatalf("first pass: %q", got)
+	}
+	if got := downloadBlob(t, az, audit.Container(audit.CategoryRepository), "public-key.pem"); string(got) != "-----BEGIN PUBLIC KEY-----\n" {
+		t.Fatalf("public key in the container: %q", got)
 	}
 	s = w.shipper(insights.ShipperOptions{})
 	appendRecords(t, w.auditDir, at, 10, 5)

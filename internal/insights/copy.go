@@ -26,6 +26,7 @@ func (s *Shipper) shipJob(ctx context.Context, j job, d destination) error {
 		return errBehind(j, err)
 	}
 	now := s.o.Now()
+	appends := s.stats.appends.Load()
 	done, prefix := c.Done, true
 	for _, name := range files {
 		if c.Done != "" && name <= c.Done || j.start.File != "" && name < j.start.File {
@@ -49,6 +50,14 @@ func (s *Shipper) shipJob(ctx context.Context, j job, d destination) error {
 		} else {
 			prefix = false
 		}
+	}
+	// The public key goes where records went, once per run.
+	keyAt := strings.ToLower(j.account) + "|" + audit.Container(j.category)
+	if s.o.PublicKey != nil && !s.keys[keyAt] && s.stats.appends.Load() > appends {
+		if err := d.PutKey(ctx, audit.Container(j.category), s.o.PublicKey); err != nil {
+			return errBehind(j, err)
+		}
+		s.keys[keyAt] = true
 	}
 	if done != c.Done {
 		c.Done = done

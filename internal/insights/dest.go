@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 )
 
@@ -37,7 +38,14 @@ type destination interface {
 	// otherwise errPosition. It returns the blob's new length. Data is
 	// whole lines: a reader of the blob never sees a partial one.
 	Append(ctx context.Context, container, blob string, at int64, data []byte) (int64, error)
+	// PutKey writes the audit log's public key (PEM) beside the records
+	// of container, for `bulkhead audit verify`: public-key.pem in the
+	// container of a remote account, at the root of a local one.
+	PutKey(ctx context.Context, container string, pem []byte) error
 }
+
+// keyName is the public key's name in a destination.
+const keyName = "public-key.pem"
 
 // localDest is a local storage account: <dir>/<container>/<blob> files,
 // appended to and synced.
@@ -85,6 +93,18 @@ func (d localDest) Append(_ context.Context, container, blob string, at int64, d
 		return 0, err
 	}
 	return at + int64(len(data)), f.Close()
+}
+
+func (d localDest) PutKey(_ context.Context, _ string, pem []byte) error {
+	p := filepath.Join(d.dir, keyName)
+	if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, pem) {
+		return nil
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, pem, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
 }
 
 // remoteDest is a storage account's blob service, reached with the azblob
@@ -159,6 +179,15 @@ func (d *remoteDest) Append(ctx context.Context, container, name string, at int6
 		}
 		return 0, d.fail("append to", container, name, err)
 	}
+}
+
+func (d *remoteDest) PutKey(ctx context.Context, container string, pem []byte) error {
+	_, err := d.svc.NewContainerClient(container).NewBlockBlobClient(keyName).UploadBuffer(ctx, pem,
+		&blockblob.UploadBufferOptions{HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr("application/x-pem-file")}})
+	if err != nil {
+		return d.fail("write the audit public key to", container, keyName, err)
+	}
+	return nil
 }
 
 // create makes an empty append blob, and its container when that is

@@ -60,6 +60,9 @@ type ShipperOptions struct {
 	MaxBackoff time.Duration
 	// Transport sends requests to remote destinations; default azcore's.
 	Transport policy.Transporter
+	// PublicKey is the audit log's public key (PEM), written beside the
+	// records in each destination; nil writes none.
+	PublicKey []byte
 	// Logger receives a warning when a destination starts failing and a
 	// note when it recovers; default slog.Default().
 	Logger *slog.Logger
@@ -89,6 +92,7 @@ type Shipper struct {
 	probe  []byte
 	cursor map[string]*cursor
 	dests  map[string]*destState
+	keys   map[string]bool // destinations (account|container) given the public key
 	passes int
 	stats  struct{ appends, bytes, failures atomic.Int64 }
 }
@@ -121,7 +125,7 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		return nil, err
 	}
 	return &Shipper{o: o, aead: aead, wake: make(chan struct{}, 1), buf: make([]byte, o.MaxChunk), probe: make([]byte, 64<<10),
-		cursor: map[string]*cursor{}, dests: map[string]*destState{}}, nil
+		cursor: map[string]*cursor{}, dests: map[string]*destState{}, keys: map[string]bool{}}, nil
 }
 
 // Run ships every Interval, or at once after Wake, until ctx ends.

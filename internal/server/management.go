@@ -10,6 +10,7 @@ import (
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/content"
 	"github.com/bulkhead-registry/bulkhead/internal/deployments"
+	"github.com/bulkhead-registry/bulkhead/internal/insights"
 	"github.com/bulkhead-registry/bulkhead/internal/keyvault"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/resources"
@@ -42,6 +43,12 @@ type ManagementOptions struct {
 	// Content receives images imported from registries outside the
 	// service; nil turns those imports off.
 	Content content.Ingester
+	// Insights, when set, is the Microsoft.Storage and Microsoft.Insights
+	// provider to serve: serve builds it with the audit directory, the
+	// storage directory and the seal key its shipper shares. It must use
+	// Meta. Nil builds one with no audit directory (an empty activity
+	// log) that stores credentials unsealed.
+	Insights *insights.Provider
 }
 
 // Management builds the management plane: every provider's route table
@@ -58,13 +65,20 @@ func Management(o ManagementOptions) (*arm.Router, error) {
 			return nil, err
 		}
 	}
-	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries, vaults},
+	monitor := o.Insights
+	if monitor == nil {
+		var err error
+		if monitor, err = insights.New(insights.Options{Meta: o.Meta}); err != nil {
+			return nil, err
+		}
+	}
+	groups := resources.New(resources.Options{Meta: o.Meta, Trackers: []resources.Tracker{networks, registries, vaults, monitor},
 		Cleaners: []resources.Cleaner{networks}, Logger: o.Logger})
 	// Templates apply each resource through the router itself, in process.
 	var router *arm.Router
 	templates := deployments.New(deployments.Options{Meta: o.Meta, Apply: func() arm.Dispatcher { return router }})
 	router, err := arm.NewRouter(arm.RouterOptions{Store: o.Meta, Authenticate: o.Identity.AuthenticateARM, OnWrite: LogWrites(o.Logger, o.Audit), Logger: o.Logger},
-		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), vaults.Table(), templates.Table())
+		o.Identity.Table(), groups.Table(), registries.Table(), networks.Table(), vaults.Table(), monitor.Table(), templates.Table())
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func LogWrites(log *slog.Logger, rec audit.Recorder) func(ctx context.Context, e
 // activityRecord is the activity log's record of a write: in the stream
 // of the resource's subscription, as Azure keeps activity logs.
 func activityRecord(ctx context.Context, e arm.WriteEvent) (audit.Record, bool) {
-	id, err := arm.ParseID(e.ResourceID)
+	id, err := arm.ParseExtensionID(e.ResourceID) // a diagnostic setting is an extension resource
 	if err != nil || id.Subscription == "" {
 		return audit.Record{}, false
 	}
