@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
-	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/gc"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/insights"
 	"github.com/bulkhead-registry/bulkhead/internal/keyvault"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
@@ -126,8 +127,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	runs := acr.NewRunner(acr.RunnerOptions{Meta: store, Blobs: blobs, Open: endpoint.Open, Secrets: vaults, Node: node,
 		TriggerInterval: triggerInterval(cfg.PipelineTriggerInterval), Audit: recorder(trail), Logger: log})
+	monitor, shipper, err := openInsights(cfg, store, trail, sealKey, log)
+	if err != nil {
+		return err
+	}
 	mgmt, err := server.Management(server.ManagementOptions{Meta: store, LoginServerSuffix: cfg.LoginServerSuffix, Identity: ids, Logger: log,
-		KeyVault: vaults, Runs: runs, Content: blobs, Audit: recorder(trail)})
+		KeyVault: vaults, Runs: runs, Content: blobs, Audit: recorder(trail), Insights: monitor})
 	if err != nil {
 		return fmt.Errorf("management plane: %w", err)
 	}
@@ -140,6 +145,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	background.Go(func() { sweepUploads(ctx, data, cfg.UploadTTL) })
 	background.Go(func() { purgeOperations(ctx, store, log) })
 	background.Go(func() { runs.Run(ctx) })
+	if shipper != nil {
+		background.Go(func() { shipper.Run(ctx) })
+	}
 	if cfg.GCInterval > 0 {
 		background.Go(func() {
 			gc.Run(ctx, gc.Options{Store: store, Blobs: blobs, Interval: cfg.GCInterval, Grace: cfg.GCGrace, Log: log, Metrics: srv.Metrics()})
@@ -244,4 +252,28 @@ func recorder(trail *audit.Log) audit.Recorder {
 		return nil
 	}
 	return trail
+}
+
+// openInsights builds the Microsoft.Storage and Microsoft.Insights
+// provider, whose local storage accounts live in <data>/storage and whose
+// credentials are sealed with the data dir's seal key, and the shipper
+// that copies the trail to the accounts diagnostic settings name (nil
+// without a trail).
+func openInsights(cfg *config.Config, store meta.Store, trail *audit.Log, sealKey []byte, log *slog.Logger) (*insights.Provider, *insights.Shipper, error) {
+	o := insights.Options{Meta: store, StorageDir: filepath.Join(cfg.DataDir, "storage"), SealKey: sealKey}
+	if trail == nil {
+		p, err := insights.New(o)
+		return p, nil, err
+	}
+	o.AuditDir = trail.Dir()
+	p, err := insights.New(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insights: %w", err)
+	}
+	s, err := insights.NewShipper(insights.ShipperOptions{Meta: store, AuditDir: trail.Dir(), StorageDir: o.StorageDir, SealKey: sealKey,
+		PublicKey: audit.PublicKeyPEM(trail.PublicKey()), Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("insights shipper: %w", err)
+	}
+	return p, s, nil
 }
