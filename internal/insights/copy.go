@@ -21,6 +21,12 @@ func (s *Shipper) shipJob(ctx context.Context, j job, d destination) error {
 	if err != nil {
 		return errBehind(j, err)
 	}
+	if dest := strings.ToLower(j.account) + "|" + j.acc.Endpoint; c.Dest != dest {
+		for _, fc := range c.Files {
+			fc.fresh, fc.checked = true, false
+		}
+		c.Dest = dest
+	}
 	files, err := audit.StreamFiles(s.o.AuditDir, j.category, j.registry)
 	if err != nil {
 		return errBehind(j, err)

@@ -21,11 +21,16 @@ import (
 // the last append landed but its cursor was not written, and the
 // difference is counted as copied.
 type cursor struct {
-	Setting  string              `json:"setting"`
-	Category string              `json:"category"`
-	Epoch    string              `json:"epoch"`
-	Done     string              `json:"done,omitempty"`
-	Files    map[string]*fileCur `json:"files"`
+	Setting  string `json:"setting"`
+	Category string `json:"category"`
+	Epoch    string `json:"epoch"`
+	// Dest names the destination the Dst lengths are of: when the
+	// setting's account, or the account's endpoint, changes, each entry
+	// takes the new blob's length as its Dst and copying goes on from
+	// its Src.
+	Dest  string              `json:"dest"`
+	Done  string              `json:"done,omitempty"`
+	Files map[string]*fileCur `json:"files"`
 }
 
 type fileCur struct {

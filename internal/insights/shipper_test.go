@@ -239,3 +239,34 @@ func TestShipBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A setting moved to another account goes on there from where it was,
+// whatever that account's blob already holds.
+func TestShipMovedSetting(t *testing.T) {
+	w := newWorld(t)
+	w.createSetting("s1", w.createAccount("firstsink"))
+	at := time.Now().UTC()
+	appendRecords(t, w.auditDir, at, 0, 10)
+	s := w.shipper(insights.ShipperOptions{})
+	ship(t, s)
+	src := streamFile(w.auditDir, at)
+	first := streamFile(filepath.Join(w.storageDir, "firstsink"), at)
+	if !bytes.Equal(readFile(t, first), readFile(t, src)) {
+		t.Fatal("first account")
+	}
+	mark := len(readFile(t, src))
+	second := streamFile(filepath.Join(w.storageDir, "secondsink"), at)
+	os.MkdirAll(filepath.Dir(second), 0o755)
+	junk := strings.Repeat(`{"someone":"else"}`+"\n", 1000) // longer than what was copied so far
+	os.WriteFile(second, []byte(junk), 0o644)
+	w.createSetting("s1", w.createAccount("secondsink"))
+	appendRecords(t, w.auditDir, at, 10, 5)
+	ship(t, s)
+	all := readFile(t, src)
+	if got := readFile(t, second); string(got) != junk+string(all[mark:]) {
+		t.Fatalf("second account:\n%s", got)
+	}
+	if got := readFile(t, first); len(got) != mark {
+		t.Fatalf("the first account still gets records: %d bytes", len(got))
+	}
+}
