@@ -132,9 +132,15 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 func (s *Shipper) Run(ctx context.Context) {
 	t := time.NewTicker(s.o.Interval)
 	defer t.Stop()
+	failing := false
 	for {
-		if err := s.Ship(ctx); err != nil && ctx.Err() == nil {
-			s.o.Logger.Warn("diagnostic logs: reading the settings failed; retrying", "err", err)
+		err := s.Ship(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			s.o.Logger.Warn("diagnostic logs: reading the settings failed; retrying every pass", "err", err)
+			failing = true
+		case err == nil:
+			failing = false
 		}
 		select {
 		case <-ctx.Done():

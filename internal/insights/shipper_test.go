@@ -270,3 +270,29 @@ func TestShipMovedSetting(t *testing.T) {
 		t.Fatalf("the first account still gets records: %d bytes", len(got))
 	}
 }
+
+// Run ships at start and on Wake, and stops with its context.
+func TestShipperRun(t *testing.T) {
+	w := newWorld(t)
+	w.createSetting("s1", w.createAccount("runsink"))
+	s := w.shipper(insights.ShipperOptions{Interval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { s.Run(ctx); close(stopped) }()
+	at := time.Now().UTC()
+	dest := streamFile(filepath.Join(w.storageDir, "runsink"), at)
+	for i := 0; len(readFile(t, dest)) == 0; i++ {
+		if i == 100 {
+			t.Fatal("Wake did not start a pass")
+		}
+		appendRecords(t, w.auditDir, at, i, 1)
+		s.Wake()
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
