@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/acr"
-	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/gc"
