@@ -45,6 +45,8 @@ func (p *Provider) Table() arm.Table {
 			Egress: arm.MovesNoContent(metadataOnly), Handle: p.listUsages},
 		{Method: "POST", Pattern: reg + "/importImage", Versions: rv, Action: RegistryType + "/importImage/action",
 			Egress: arm.Moves(egress.ChannelImportSource), Handle: p.importImage},
+		{Method: "POST", Pattern: reg + "/egressReport", Versions: rv, Action: egressReportAction,
+			Egress: arm.MovesNoContent("reads counters of what left the registry"), Handle: p.egressReport},
 	}
 	for _, k := range []pipelineKind{exportKind, importKind} {
 		pv := arm.APIVersions(k.typ, pipelineAPIVersions...)
