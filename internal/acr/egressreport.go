@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"sort"
 	"time"
 
@@ -124,8 +125,8 @@ func reportWindow(body []byte, now time.Time) (window, error) {
 		return lastDays(defaultReportDays, now), nil
 	}
 	var in struct {
-		Since *string `json:"since"`
-		Days  *int    `json:"days"`
+		Since *string         `json:"since"`
+		Days  json.RawMessage `json:"days"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -139,7 +140,9 @@ func reportWindow(body []byte, now time.Time) (window, error) {
 	case in.Since != nil && in.Days != nil:
 		return window{}, errInvalidParameters("Give since or days, not both.")
 	case in.Days != nil:
-		return daysWindow(*in.Days, now)
+		var v any
+		json.Unmarshal(in.Days, &v) // valid JSON: the decoder read it
+		return daysWindow(v, now)
 	case in.Since != nil:
 		since, err := time.Parse(time.RFC3339, *in.Since)
 		if err != nil {
@@ -160,12 +163,17 @@ func reportWindow(body []byte, now time.Time) (window, error) {
 	return lastDays(defaultReportDays, now), nil
 }
 
-// daysWindow checks a look-back of n days.
-func daysWindow(n int, now time.Time) (window, error) {
-	if n < 1 || n > maxReportDays {
-		return window{}, errInvalidParameters("days must be a whole number from 1 to %d; got %d.", maxReportDays, n)
+// daysWindow reads a look-back in days, a JSON number, in the body of a
+// report or a what-if.
+func daysWindow(v any, now time.Time) (window, error) {
+	n, ok := v.(float64)
+	if !ok || n != math.Trunc(n) || n < 1 || n > maxReportDays {
+		if b, err := json.Marshal(v); err == nil {
+			v = string(b)
+		}
+		return window{}, errInvalidParameters("days must be a whole number from 1 to %d; got %v.", maxReportDays, v)
 	}
-	return lastDays(n, now), nil
+	return lastDays(int(n), now), nil
 }
 
 func errReportContent(why string) error {

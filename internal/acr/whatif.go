@@ -3,7 +3,6 @@ package acr
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"reflect"
 	"sort"
@@ -116,11 +115,10 @@ func (p *Provider) whatIf(ctx context.Context, req *arm.Request) (*arm.Response,
 			patch[k] = v
 			continue
 		}
-		n, ok := v.(float64)
-		if !ok || n != math.Trunc(n) || n < 1 || n > maxReportDays {
-			return nil, errInvalidParameters("days must be a whole number from 1 to %d; got %v.", maxReportDays, v)
+		var err error
+		if win, err = daysWindow(v, now); err != nil {
+			return nil, err
 		}
-		win = lastDays(int(n), now)
 	}
 	q := reqOf(req)
 	var out whatIfResult
