@@ -45,6 +45,10 @@ func (p *Provider) Table() arm.Table {
 			Egress: arm.MovesNoContent(metadataOnly), Handle: p.listUsages},
 		{Method: "POST", Pattern: reg + "/importImage", Versions: rv, Action: RegistryType + "/importImage/action",
 			Egress: arm.Moves(egress.ChannelImportSource), Handle: p.importImage},
+		{Method: "POST", Pattern: reg + "/egressReport", Versions: rv, Action: egressReportAction,
+			Egress: arm.MovesNoContent("reads counters of what left the registry"), Handle: p.egressReport},
+		{Method: "POST", Pattern: reg + "/whatIf", Versions: rv, Action: registryRead,
+			Egress: arm.MovesNoContent("predicts an update in a read-only transaction; writes nothing"), Handle: p.whatIf},
 	}
 	for _, k := range []pipelineKind{exportKind, importKind} {
 		pv := arm.APIVersions(k.typ, pipelineAPIVersions...)
