@@ -17,9 +17,8 @@ import (
 // zero), its bad input, and what-ifs that name a blocking export pipeline
 // and the lock's refusal without writing anything.
 //
-// The totals are filled by the audit log from real traffic; until that
-// lands there is no way to seed them over HTTP, so the report is checked
-// empty here (internal/acr's tests check the sums on seeded totals).
+// The report is checked empty here; TestEgressFromTraffic fills it with
+// real traffic, and internal/acr's tests check the sums on seeded totals.
 func TestEgressReportAndWhatIf(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
