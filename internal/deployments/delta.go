@@ -34,17 +34,18 @@ type propertyChange struct {
 
 // bookkeeping are ARM's own fields of a resource document: the same
 // before and after a PUT, or changed by ARM and never by a template.
-var bookkeeping = map[string]bool{"id": true, "name": true, "type": true, "apiVersion": true, "etag": true, "systemData": true}
+var bookkeeping = map[string]bool{"id": true, "name": true, "type": true, "apiversion": true, "etag": true, "systemdata": true}
 
 // readOnlyNames are properties that providers set, wherever they appear
 // (a write's own timestamps and states), and readOnlyPaths are those at
 // one path from the root. A change the write makes to one is not the
 // template's change; a template that sets one has no effect (NoEffect).
+// All are lower-cased: property names match in any case, as in ARM.
 var (
-	readOnlyNames = map[string]bool{"provisioningState": true, "creationDate": true, "lastUpdatedTime": true, "resourceGuid": true, "etag": true}
+	readOnlyNames = map[string]bool{"provisioningstate": true, "creationdate": true, "lastupdatedtime": true, "resourceguid": true, "etag": true}
 	readOnlyPaths = map[string]bool{
-		"properties.loginServer": true, "properties.dataEndpointHostNames": true, "properties.privateEndpointConnections": true,
-		"identity.principalId": true, "identity.tenantId": true,
+		"properties.loginserver": true, "properties.dataendpointhostnames": true, "properties.privateendpointconnections": true,
+		"identity.principalid": true, "identity.tenantid": true,
 	}
 )
 
@@ -52,12 +53,14 @@ var (
 // or from an array item's root when inItem), is ARM's or the provider's
 // to set.
 func readOnly(path, key string, inItem bool) bool {
+	key = strings.ToLower(key)
 	if readOnlyNames[key] {
 		return true
 	}
 	if inItem {
 		return false
 	}
+	path = strings.ToLower(path)
 	return path == key && bookkeeping[key] || readOnlyPaths[path]
 }
 
@@ -86,16 +89,10 @@ func objects(before, after map[string]any, prefix string, inItem bool) []propert
 	return out
 }
 
-// value compares one property; a missing property is null.
+// value compares one property; a missing property is null. Objects and
+// arrays are walked, never compared whole first, so the cost stays linear
+// in the documents' size however deep they nest.
 func value(b, a any, path string, inItem bool) []propertyChange {
-	switch {
-	case reflect.DeepEqual(b, a):
-		return nil
-	case b == nil:
-		return []propertyChange{{Path: path, PropertyChangeType: propCreate, After: a}}
-	case a == nil:
-		return []propertyChange{{Path: path, PropertyChangeType: propDelete, Before: b}}
-	}
 	bm, bObj := b.(map[string]any)
 	am, aObj := a.(map[string]any)
 	if bObj && aObj {
@@ -107,6 +104,16 @@ func value(b, a any, path string, inItem bool) []propertyChange {
 		if items := arrays(ba, aa); len(items) > 0 {
 			return []propertyChange{{Path: path, PropertyChangeType: propArray, Children: items}}
 		}
+		return nil
+	}
+	switch {
+	case b == nil && a == nil:
+		return nil
+	case b == nil:
+		return []propertyChange{{Path: path, PropertyChangeType: propCreate, After: a}}
+	case a == nil:
+		return []propertyChange{{Path: path, PropertyChangeType: propDelete, Before: b}}
+	case !bObj && !aObj && !bArr && !aArr && b == a: // JSON scalars: comparable
 		return nil
 	}
 	return []propertyChange{{Path: path, PropertyChangeType: propModify, Before: b, After: a}}
@@ -122,27 +129,20 @@ func arrays(before, after []any) []propertyChange {
 		switch {
 		case i >= len(before):
 			out = append(out, propertyChange{Path: idx, PropertyChangeType: propCreate, After: after[i]})
+			continue
 		case i >= len(after):
 			out = append(out, propertyChange{Path: idx, PropertyChangeType: propDelete, Before: before[i]})
-		case reflect.DeepEqual(before[i], after[i]):
-		default:
-			bm, bObj := before[i].(map[string]any)
-			am, aObj := after[i].(map[string]any)
-			ba, bArr := before[i].([]any)
-			aa, aArr := after[i].([]any)
-			switch {
-			case bObj && aObj:
-				if children := objects(bm, am, "", true); len(children) > 0 {
-					out = append(out, propertyChange{Path: idx, PropertyChangeType: propModify, Before: bm, After: am, Children: children})
-				}
-			case bArr && aArr:
-				if children := arrays(ba, aa); len(children) > 0 {
-					out = append(out, propertyChange{Path: idx, PropertyChangeType: propArray, Children: children})
-				}
-			default:
-				out = append(out, propertyChange{Path: idx, PropertyChangeType: propModify, Before: before[i], After: after[i]})
-			}
+			continue
 		}
+		bm, bObj := before[i].(map[string]any)
+		am, aObj := after[i].(map[string]any)
+		if bObj && aObj {
+			if children := objects(bm, am, "", true); len(children) > 0 {
+				out = append(out, propertyChange{Path: idx, PropertyChangeType: propModify, Before: bm, After: am, Children: children})
+			}
+			continue
+		}
+		out = append(out, value(before[i], after[i], idx, true)...)
 	}
 	return out
 }
@@ -155,7 +155,7 @@ func noEffect(before, after, set map[string]any, prefix string) []propertyChange
 		path := join(prefix, k)
 		v := set[k]
 		if readOnly(path, k, false) {
-			if prefix != "" || !bookkeeping[k] {
+			if prefix != "" || !bookkeeping[strings.ToLower(k)] {
 				if a := lookupFold(after, k); !reflect.DeepEqual(v, a) {
 					out = append(out, propertyChange{Path: path, PropertyChangeType: propNoEffect, Before: lookupFold(before, k), After: v})
 				}
