@@ -90,9 +90,12 @@ func (s *Service) whatIf(ctx context.Context, q *arm.Request) (*arm.Response, er
 	}
 	result := whatIfResult{Status: "Succeeded"}
 	changes, failure := s.predict(ctx, q.HTTP, pl, arm.ResourceGroupID(env.SubscriptionID, env.ResourceGroup).String())
-	if failure != nil {
+	switch {
+	case failure != nil && (failure.Status >= http.StatusInternalServerError || failure.Status == arm.StatusClientClosed):
+		return nil, failure // the server's fault or the client gone, not the template's
+	case failure != nil:
 		result.Status, result.Error = "Failed", errWhatIfFailed(q.ID.Name(), failure).Body()
-	} else {
+	default:
 		if format == resourceIDOnly {
 			changes = idsOnly(changes)
 		}
