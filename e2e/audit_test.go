@@ -110,6 +110,10 @@ func runAuditScenario(t *testing.T, args ...string) *auditScenario {
 	if _, errOut, code := s.az.run("acr", "import", "-n", "audittarget", "--source", "app:v1", "--registry", s.regID); code != 1 || !strings.Contains(errOut, "ExportsDisabled") {
 		t.Fatalf("import from an export-disabled registry: exit %d %s", code, errOut)
 	}
+	pipeline := `{"properties":{"target":{"type":"AzureStorageBlobContainer","uri":"file://` + t.TempDir() + `"},"options":[]}}`
+	if code, m := newARM(t, srv).do("PUT", s.regID+"/exportPipelines/leakpipeline?api-version=2021-06-01-preview", pipeline); code != 400 {
+		t.Fatalf("export pipeline on an export-disabled registry: %d %v", code, m)
+	}
 	req, _ := http.NewRequest("GET", srv.URL+"/oauth2/token?service="+srv.Addr+"&scope=repository:auditreg/app:pull", nil)
 	req.SetBasicAuth(srv.Boot.ClientID, "not-the-secret")
 	resp, err := srv.Client.Do(req)
@@ -165,6 +169,12 @@ func checkScenarioRecords(t *testing.T, s *auditScenario, recs []audit.Record) {
 	if imp.ResultType != audit.ResultFailed || imp.Properties.RefusedBy != "egressGate" || !strings.EqualFold(imp.Properties.Target, s.tgtID) ||
 		imp.Properties.ErrorCode != "ExportsDisabled" || imp.Properties.Repository != "app" {
 		t.Errorf("refused import record: %+v", imp)
+	}
+	leak := one(t, "the refused export pipeline", recs, func(r audit.Record) bool {
+		return r.Category == audit.CategoryRepository && r.Properties.RefusedBy == "egressGate" && strings.Contains(r.Properties.Route, "/exportPipelines/leakpipeline")
+	})
+	if !strings.EqualFold(leak.ResourceID, s.regID) || leak.Properties.ErrorCode != "ExportsDisabled" || leak.Identity == "" {
+		t.Errorf("refused export pipeline record: %+v", leak)
 	}
 	login := one(t, "the failed sign-in", recs, func(r audit.Record) bool {
 		return r.Category == audit.CategoryLogin && r.ResultType == audit.ResultFailed

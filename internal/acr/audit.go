@@ -111,3 +111,33 @@ func (r *Runner) recordRun(id string, run storedRun, export bool, out *outcome, 
 	}
 	r.o.Audit.Record(rec)
 }
+
+// recordRefusal writes a repository event for a management request the
+// egress gate refused on registry row (creating an export pipeline): every
+// refusal is in the registry's own stream, with the route that was tried.
+func (p *Provider) recordRefusal(ctx context.Context, q *arm.Request, row meta.Registry, err error) {
+	if p.audit == nil {
+		return
+	}
+	n := audit.NoteFrom(ctx)
+	rec := audit.Record{Time: p.now().UTC(), ResourceID: row.ResourceID, RegistryKey: row.Key, Category: audit.CategoryRepository,
+		OperationName: q.HTTP.Method + " " + lastSegments(q.ID.String(), 2), ResultType: audit.ResultFailed, ResultDescription: strconv.Itoa(arm.ToError(asARM(err)).Status),
+		CallerIPAddress: n.ClientAddr, CorrelationID: n.RequestID, Identity: q.Caller.ObjectID,
+		Properties: audit.Properties{IdentityType: audit.IdentityServicePrincipal, UserTenantID: q.Caller.TenantID, RefusedBy: "egressGate",
+			Route: q.HTTP.Method + " " + q.HTTP.URL.Path},
+		Egress: &audit.Egress{Channel: audit.EgressRefused}}
+	var refusal *egress.Refusal
+	if errors.As(err, &refusal) {
+		rec.Properties.ErrorCode, rec.Properties.Message = refusal.Code, refusal.Message
+	}
+	p.audit.Record(rec)
+}
+
+// lastSegments is the last n segments of an id: "exportPipelines/p1".
+func lastSegments(id string, n int) string {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	if len(parts) > n {
+		parts = parts[len(parts)-n:]
+	}
+	return strings.Join(parts, "/")
+}

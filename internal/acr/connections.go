@@ -91,7 +91,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 	if status == "" {
 		return nil, fail("InvalidRequestContent", "The connection status '%s' is not valid; use Approved or Rejected.", want.Status)
 	}
-	var out PrivateEndpointConnection
+	var out, before PrivateEndpointConnection
 	var opPath string
 	start := p.now().UTC()
 	err := p.withRegistry(ctx, q, true, func(tx meta.Tx, row meta.Registry) error {
@@ -102,6 +102,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 		if c.Status == meta.ConnectionRejected && status == meta.ConnectionApproved {
 			return fail("PrivateEndpointConnectionRejected", "The private endpoint connection '%s' was rejected and cannot be approved again; delete the private endpoint and create it anew.", c.Name)
 		}
+		before = renderConnection(row, c)
 		c.Status, c.Description, c.UpdatedAt = status, want.Description, start
 		if err := network.StoreConnection(tx, c); err != nil {
 			return err
@@ -113,7 +114,7 @@ func (p *Provider) putConnection(ctx context.Context, req *arm.Request) (*arm.Re
 	if err != nil {
 		return nil, err
 	}
-	return &arm.Response{Status: http.StatusOK, Body: out, AsyncOperation: opPath}, nil
+	return &arm.Response{Status: http.StatusOK, Body: out, AsyncOperation: opPath, Before: before, After: out}, nil
 }
 
 // deleteConnection removes a connection; its private endpoint stays, and

@@ -60,6 +60,7 @@ func (p *Provider) importImage(ctx context.Context, aq *arm.Request) (_ *arm.Res
 			refused: refused, err: err, start: start})
 	}()
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
+		refused = false
 		targetID := q.registryID().String()
 		target, targetDoc, err := loadRegistry(tx, q.sub, q.group, q.name)
 		if err != nil {

@@ -95,7 +95,10 @@ func (p *Provider) putPipeline(k pipelineKind) arm.Handler {
 		id := q.ID.String()
 		status := http.StatusCreated
 		var before json.RawMessage
+		var refusedRow meta.Registry
+		var refusal error
 		err := p.meta.Update(ctx, func(tx meta.Tx) error {
+			refusal = nil
 			row, reg, err := loadRegistry(tx, q.ID.Subscription, q.ID.ResourceGroup, q.ID.Names[0])
 			if err != nil {
 				return err
@@ -106,6 +109,7 @@ func (p *Provider) putPipeline(k pipelineKind) arm.Handler {
 			// Creating moves nothing yet, so the permit is not used.
 			if k.export {
 				if _, err := egress.Check(egressSource(row, reg), egress.ChannelExportPipelineCreate); err != nil {
+					refusedRow, refusal = row, err
 					return asARM(err)
 				}
 			}
@@ -120,6 +124,9 @@ func (p *Provider) putPipeline(k pipelineKind) arm.Handler {
 			in.SystemData = &SystemData{CreatedAt: now, LastModifiedAt: now, CreatedByType: "Application", LastModifiedByType: "Application"}
 			return tx.PutResource(meta.Resource{ID: id, Type: k.typ, Document: mustJSON(in), CreatedAt: now, UpdatedAt: now})
 		})
+		if refusal != nil {
+			p.recordRefusal(ctx, q, refusedRow, refusal)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -34,7 +34,7 @@ func (p *Provider) Table() arm.Table {
 		{Method: "GET", Pattern: sub + "/resourceGroups/{rg}" + regs, Versions: rv, Action: registryRead, Access: arm.PerItem(listReadable),
 			Egress: arm.MovesNoContent(metadataOnly), Handle: p.listRegistries},
 		{Method: "GET", Pattern: reg, Versions: rv, Action: registryRead, Egress: arm.MovesNoContent(metadataOnly), Handle: p.getRegistry},
-		{Method: "PUT", Pattern: reg, Versions: rv, Action: registryWrite, Egress: arm.MovesNoContent(metadataOnly), Handle: p.putRegistry},
+		{Method: "PUT", Pattern: reg, Versions: rv, Action: registryWrite, Egress: arm.MovesNoContent(metadataOnly), Handle: p.putRegistry, Preview: p.previewRegistry},
 		{Method: "PATCH", Pattern: reg, Versions: rv, Action: registryWrite, Egress: arm.MovesNoContent(metadataOnly), Handle: p.patchRegistry},
 		{Method: "DELETE", Pattern: reg, Versions: rv, Action: registryDelete, Egress: arm.MovesNoContent("deletes the registry and its content; nothing leaves it"), Handle: p.deleteRegistry},
 		{Method: "POST", Pattern: reg + "/listCredentials", Versions: rv, Action: RegistryType + "/listCredentials/action",
@@ -45,6 +45,10 @@ func (p *Provider) Table() arm.Table {
 			Egress: arm.MovesNoContent(metadataOnly), Handle: p.listUsages},
 		{Method: "POST", Pattern: reg + "/importImage", Versions: rv, Action: RegistryType + "/importImage/action",
 			Egress: arm.Moves(egress.ChannelImportSource), Handle: p.importImage},
+		{Method: "POST", Pattern: reg + "/egressReport", Versions: rv, Action: egressReportAction,
+			Egress: arm.MovesNoContent("reads counters of what left the registry"), Handle: p.egressReport},
+		{Method: "POST", Pattern: reg + "/whatIf", Versions: rv, Action: registryRead,
+			Egress: arm.MovesNoContent("predicts an update in a read-only transaction; writes nothing"), Handle: p.whatIf},
 	}
 	for _, k := range []pipelineKind{exportKind, importKind} {
 		pv := arm.APIVersions(k.typ, pipelineAPIVersions...)

@@ -112,6 +112,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 		}
 		status := http.StatusCreated
 		var out authz.ScopeMap
+		var before any
 		var opPath string
 		start := p.now().UTC()
 		err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
@@ -123,7 +124,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 			old, err := authz.LoadScopeMap(tx, reg.ResourceID, reg.ResourceID+"/scopeMaps/"+name)
 			switch {
 			case err == nil:
-				status, out = http.StatusOK, old
+				status, out, before = http.StatusOK, old, old
 			case errors.Is(err, errdef.ErrNotFound):
 				if patch {
 					return childNotFound(authz.ScopeMapType, name)
@@ -152,7 +153,7 @@ func (p *Provider) putScopeMap(patch bool) arm.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return &arm.Response{Status: status, Body: out, AsyncOperation: opPath}, nil
+		return &arm.Response{Status: status, Body: out, AsyncOperation: opPath, Before: before, After: out}, nil
 	}
 }
 
@@ -263,6 +264,7 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 		}
 		code := http.StatusCreated
 		var out authz.Token
+		var before any
 		var opPath string
 		start := p.now().UTC()
 		err := p.withRegistry(ctx, q, true, func(tx meta.Tx, reg meta.Registry) error {
@@ -270,7 +272,7 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 			old, err := loadToken(tx, tokID, name)
 			switch {
 			case err == nil:
-				code, out = http.StatusOK, old
+				code, out, before = http.StatusOK, old, withoutPasswords(old)
 			case arm.ToError(err).Status == http.StatusNotFound:
 				if patch {
 					return err
@@ -315,8 +317,20 @@ func (p *Provider) putToken(patch bool) arm.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return &arm.Response{Status: code, Body: out, AsyncOperation: opPath}, nil
+		return &arm.Response{Status: code, Body: out, AsyncOperation: opPath, Before: before, After: withoutPasswords(out)}, nil
 	}
+}
+
+// withoutPasswords is t for the activity log: a token's passwords are
+// shown once, to whoever generated them, and never recorded.
+func withoutPasswords(t authz.Token) authz.Token {
+	pw := make([]authz.TokenPassword, len(t.Properties.Credentials.Passwords))
+	for i, p := range t.Properties.Credentials.Passwords {
+		p.Value = ""
+		pw[i] = p
+	}
+	t.Properties.Credentials.Passwords = pw
+	return t
 }
 
 func (p *Provider) deleteToken(ctx context.Context, req *arm.Request) (*arm.Response, error) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
+	"github.com/bulkhead-registry/bulkhead/internal/authz"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -30,7 +32,6 @@ func (p *Provider) patchRegistry(ctx context.Context, req *arm.Request) (*arm.Re
 	if err := checkUpdatable(patch); err != nil {
 		return nil, err
 	}
-	intent := patchIntent(patch)
 	caller := req.Caller
 	var before, out Registry
 	var opPath string
@@ -42,31 +43,12 @@ func (p *Provider) patchRegistry(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		before = old
-		merged := toMap(old)
-		mergePatch(merged, patch)
-		b, _ := json.Marshal(merged)
-		var next Registry
-		if err := json.Unmarshal(b, &next); err != nil {
-			return errPatchInvalid(err)
-		}
-		if next.SKU == nil || next.SKU.Name == nil || *next.SKU.Name == SKUNameClassic {
-			return errSKUMustBeTier()
-		}
 		now := p.now().UTC()
-		next.SKU.Tier = ptr(SKUTier(*next.SKU.Name))
-		next.ID, next.Name, next.Type, next.Location = old.ID, old.Name, old.Type, old.Location
-		if next.Properties == nil {
-			next.Properties = &RegistryProperties{}
-		}
-		applyDefaults(next.Properties, now)
-		next.Properties.ProvisioningState = ptr(ProvisioningStateSucceeded)
-		next.Properties.CreationDate = old.Properties.CreationDate
-		next.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
-		keepLock(old, &next, intent)
-		if err := checkSKUChange(old, next); err != nil {
+		next, intent, err := mergeUpdate(old, patch, caller, now)
+		if err != nil {
 			return err
 		}
-		if err := checkChange(tx, id, old, next, intent); err != nil {
+		if err := checkUpdate(tx, id, old, next, intent); err != nil {
 			return err
 		}
 		out = next
@@ -82,6 +64,44 @@ func (p *Provider) patchRegistry(ctx context.Context, req *arm.Request) (*arm.Re
 	}
 	return &arm.Response{Status: http.StatusOK, Body: forVersion(p.render(req.HTTP, out), req.Version), AsyncOperation: opPath,
 		Before: before, After: out}, nil
+}
+
+// mergeUpdate builds the document a PATCH would store: patch merged onto
+// old, with defaults, the sticky lock and the system data applied. It
+// refuses only a body that does not make a registry; the rules come after,
+// in checkUpdate. Pure, so that whatIf predicts with the same code.
+func mergeUpdate(old Registry, patch map[string]any, caller authz.Caller, now time.Time) (Registry, lockIntent, error) {
+	intent := patchIntent(patch)
+	merged := toMap(old)
+	mergePatch(merged, patch)
+	b, _ := json.Marshal(merged)
+	var next Registry
+	if err := json.Unmarshal(b, &next); err != nil {
+		return next, intent, errPatchInvalid(err)
+	}
+	if next.SKU == nil || next.SKU.Name == nil || *next.SKU.Name == SKUNameClassic {
+		return next, intent, errSKUMustBeTier()
+	}
+	next.SKU.Tier = ptr(SKUTier(*next.SKU.Name))
+	next.ID, next.Name, next.Type, next.Location = old.ID, old.Name, old.Type, old.Location
+	if next.Properties == nil {
+		next.Properties = &RegistryProperties{}
+	}
+	applyDefaults(next.Properties, now)
+	next.Properties.ProvisioningState = ptr(ProvisioningStateSucceeded)
+	next.Properties.CreationDate = old.Properties.CreationDate
+	next.SystemData = old.SystemData.Modified(caller.ClientID, byType(caller), now)
+	keepLock(old, &next, intent)
+	return next, intent, nil
+}
+
+// checkUpdate applies the SKU and export rules to the move from old to
+// next, reading (never writing) the registry's export pipelines in tx.
+func checkUpdate(tx meta.Tx, id string, old, next Registry, intent lockIntent) error {
+	if err := checkSKUChange(old, next); err != nil {
+		return err
+	}
+	return checkChange(tx, id, old, next, intent)
 }
 
 func checkUpdatable(patch map[string]any) error {

@@ -25,6 +25,16 @@ type Operation struct {
 	Error     map[string]any `json:"error,omitempty"`
 }
 
+// operationRecord is an operation as stored: its status and, for an
+// operation that has a result (a what-if's changes), the result its
+// Location poll answers and the principal who may read it. Status polls
+// show the Operation alone.
+type operationRecord struct {
+	Operation
+	Result json.RawMessage `json:"result,omitempty"`
+	Owner  string          `json:"owner,omitempty"`
+}
+
 // OperationType is the stored type of operation records.
 const OperationType = "Microsoft.Resources/operationStatuses"
 
@@ -51,6 +61,29 @@ func RecordOperation(tx meta.Resources, sub, namespace, location string, start, 
 		return "", err
 	}
 	return path, tx.PutResource(meta.Resource{ID: path, Type: OperationType, Document: doc, CreatedAt: start, UpdatedAt: end})
+}
+
+// RecordOperationResult stores a finished, successful operation inside
+// tx whose Location poll answers 200 with result, and returns its status
+// path. The result (a what-if's changes) can show resource content, so
+// only owner, the object id of the principal that started the operation,
+// may read it; anyone else is told it does not exist.
+func RecordOperationResult(tx meta.Resources, sub, namespace, location string, start, end time.Time, owner string, result any) (string, error) {
+	if owner == "" {
+		return "", errors.New("an operation result needs an owner")
+	}
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return "", err
+	}
+	id := uuid.NewString()
+	path := OperationPath(sub, namespace, location, id)
+	doc, err := json.Marshal(operationRecord{Operation: Operation{ID: path, Name: id, Status: "Succeeded", StartTime: start, EndTime: &end},
+		Result: raw, Owner: owner})
+	if err != nil {
+		return "", err
+	}
+	return path, tx.PutResource(operationResource(path, doc, start, end))
 }
 
 // OperationRetention is how long operation records stay pollable. Clients
@@ -141,35 +174,40 @@ func resultPath(statusPath string) string {
 // the operation, whatever its resource type.
 func OperationTable(store meta.Store, namespace string) []Route {
 	base := "/subscriptions/{sub}/providers/" + namespace + "/locations/{location}/"
-	access := AnyCaller("operation ids are random and an operation's status reveals no resource content")
+	access := AnyCaller("operation ids are random, a status reveals no resource content, and a result is shown only to the caller that started its operation")
 	moves := MovesNoContent("an operation record is the status of a finished request, not artifact content")
 	return []Route{
 		{Method: http.MethodGet, Pattern: base + "operationStatuses/{id}", Versions: AnyAPIVersion(), Access: access, Egress: moves,
 			Handle: func(ctx context.Context, q *Request) (*Response, error) {
-				op, err := loadOperation(ctx, store, namespace, q.ID)
+				rec, err := loadOperation(ctx, store, namespace, q.ID)
 				if err != nil {
 					return nil, err
 				}
-				return OK(op), nil
+				return OK(rec.Operation), nil
 			}},
 		{Method: http.MethodGet, Pattern: base + "operationResults/{id}", Versions: AnyAPIVersion(), Access: access, Egress: moves,
 			Handle: func(ctx context.Context, q *Request) (*Response, error) {
-				op, err := loadOperation(ctx, store, namespace, q.ID)
+				rec, err := loadOperation(ctx, store, namespace, q.ID)
 				if err != nil {
 					return nil, err
 				}
-				if op.Status == "Failed" {
-					return nil, operationFailed(op.Error)
+				switch {
+				case rec.Status == "Failed":
+					return nil, operationFailed(rec.Error)
+				case rec.Result == nil:
+					return &Response{Status: http.StatusNoContent}, nil
+				case rec.Owner != q.Caller.ObjectID:
+					return nil, operationNotFound(rec.Name)
 				}
-				return &Response{Status: http.StatusNoContent}, nil
+				return &Response{Status: http.StatusOK, Raw: rec.Result}, nil
 			}},
 	}
 }
 
 // loadOperation reads the operation record that id (…/locations/{location}/
 // operation{Statuses,Results}/{id}) names.
-func loadOperation(ctx context.Context, store meta.Store, namespace string, id ID) (Operation, error) {
-	var op Operation
+func loadOperation(ctx context.Context, store meta.Store, namespace string, id ID) (operationRecord, error) {
+	var op operationRecord
 	location, name := id.Names[0], id.Names[1]
 	err := store.View(ctx, func(tx meta.Tx) error {
 		res, err := tx.GetResource(OperationPath(id.Subscription, namespace, location, name))
@@ -208,7 +246,7 @@ func FinishOperation(tx meta.Resources, path string, end time.Time, failure erro
 	if err != nil {
 		return err
 	}
-	var op Operation
+	var op operationRecord
 	if err := json.Unmarshal(res.Document, &op); err != nil {
 		return err
 	}

@@ -118,3 +118,46 @@ func TestOwnEnvelopeNoChallenge(t *testing.T) {
 		t.Fatalf("ARM envelope: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// An operation with a result (a what-if) answers its Location poll 200
+// with that result, to the caller that started it only; its status poll
+// shows neither the result nor its owner.
+func TestOperationResult(t *testing.T) {
+	w := newRouterWorld(t, arm.Table{Name: "empty"}) // for its store and roles
+	router, err := arm.NewRouter(arm.RouterOptions{Store: w.store, Authenticate: func(r *http.Request) (authz.Caller, error) {
+		oid, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		return authz.Caller{ObjectID: oid, TenantID: "t"}, nil
+	}}, arm.Table{Name: "Test.Provider", Routes: arm.OperationTable(w.store, "Test.Provider")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &routerWorld{srv: httptest.NewServer(router)}
+	t.Cleanup(srv.srv.Close)
+	var path string
+	now := time.Now().UTC()
+	err = w.store.Update(t.Context(), func(tx meta.Tx) (err error) {
+		path, err = arm.RecordOperationResult(tx, testSub, "Test.Provider", "westus", now, now, ownerOID, map[string]any{"status": "Succeeded", "properties": map[string]any{"changes": []any{}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := strings.Replace(path, "/operationStatuses/", "/operationResults/", 1)
+	if code, m := srv.do(t, "GET", results, ownerOID, ""); code != 200 || m["status"] != "Succeeded" || dig(m, "properties", "changes") == nil {
+		t.Fatalf("result for its owner: %d %v", code, m)
+	}
+	if code, m := srv.do(t, "GET", results, readerOID, ""); code != 404 || dig(m, "error", "code") != "OperationNotFound" {
+		t.Fatalf("result for another caller: %d %v", code, m)
+	}
+	code, m := srv.do(t, "GET", path, readerOID, "")
+	if _, leaked := m["result"]; code != 200 || m["status"] != "Succeeded" || leaked || m["owner"] != nil {
+		t.Fatalf("status: %d %v", code, m)
+	}
+	err = w.store.Update(t.Context(), func(tx meta.Tx) error {
+		_, err := arm.RecordOperationResult(tx, testSub, "Test.Provider", "westus", now, now, "", nil)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a result without an owner was recorded")
+	}
+}

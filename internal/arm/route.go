@@ -33,6 +33,13 @@ type Route struct {
 	Egress Egress
 	// Handle serves the route.
 	Handle Handler
+	// Preview, when set, answers the request as Handle would (the same
+	// status, body and errors) but writes nothing: it is how a what-if
+	// learns the document a PUT would produce (Router.Preview). A route
+	// without one is predicted by its caller. A handler whose only effects
+	// are its store transactions can preview itself by running on
+	// PreviewStore.
+	Preview Handler
 }
 
 // Handler serves one parsed request. It returns the answer, or an error

@@ -157,6 +157,16 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type inProcessKey struct{}
 
 func (rt *Router) serve(w http.ResponseWriter, r *http.Request, t *Table, route *Route) {
+	handle := route.Handle
+	pv, previewing := previewOf(r)
+	if previewing {
+		if route.Preview == nil {
+			pv.unsupported = true
+			WriteError(w, errNoPreview(r.Method, r.URL.Path))
+			return
+		}
+		handle = route.Preview
+	}
 	q := &Request{HTTP: r, route: route, store: rt.opts.Store}
 	resp, err := rt.prepare(w, r, q)
 	if err == nil {
@@ -165,10 +175,10 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, t *Table, route 
 			ctx = authz.WithPrincipal(ctx, q.Caller)
 			q.HTTP = r.WithContext(ctx)
 		}
-		resp, err = route.Handle(ctx, q)
+		resp, err = handle(ctx, q)
 	}
 	status := rt.answer(w, r, t, resp, err)
-	if n := audit.NoteFrom(r.Context()); q.Caller.ObjectID != "" || err != nil {
+	if n := audit.NoteFrom(r.Context()); !previewing && (q.Caller.ObjectID != "" || err != nil) {
 		if q.Caller.ObjectID != "" {
 			n.Principal = q.Caller.ObjectID
 		}
@@ -176,7 +186,7 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, t *Table, route 
 			n.ErrorCode = ToError(err).Code
 		}
 	}
-	if rt.opts.OnWrite != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && q.Caller.ObjectID != "" {
+	if rt.opts.OnWrite != nil && !previewing && r.Method != http.MethodGet && r.Method != http.MethodHead && q.Caller.ObjectID != "" {
 		e := WriteEvent{Time: time.Now().UTC(), RequestID: w.Header().Get(HeaderRequestID), Caller: q.Caller, Method: r.Method,
 			Action: route.Action, ResourceID: q.ID.String(), Status: status}
 		if err != nil {

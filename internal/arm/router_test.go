@@ -33,6 +33,7 @@ var testVersions = arm.APIVersions("Test.Provider/widgets", "2024-01-01")
 type routerWorld struct {
 	srv    *httptest.Server
 	router *arm.Router
+	store  meta.Store
 	mu     sync.Mutex
 	writes []arm.WriteEvent
 }
@@ -56,7 +57,7 @@ func newRouterWorld(t *testing.T, table arm.Table) *routerWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &routerWorld{}
+	w := &routerWorld{store: store}
 	w.router, err = arm.NewRouter(arm.RouterOptions{
 		Store: store,
 		Authenticate: func(r *http.Request) (authz.Caller, error) {

@@ -69,7 +69,7 @@ func (s *state) acr() *cobra.Command {
 	s.flags(root)
 	var name, rg, sku, location string
 	var admin, public, exports string
-	var yes bool
+	var yes, whatIf bool
 	nameFlags := func(c *cobra.Command) {
 		c.Flags().StringVarP(&name, "name", "n", "", "registry name")
 		c.Flags().StringVarP(&rg, "resource-group", "g", "", "resource group")
@@ -158,6 +158,9 @@ func (s *state) acr() *cobra.Command {
 		if sku != "" {
 			body["sku"] = map[string]any{"name": sku}
 		}
+		if whatIf {
+			return s.whatIf(c, id, body)
+		}
 		b, err := c.do(http.MethodPatch, id+"?api-version="+acrAPIVersion, body)
 		if err != nil {
 			return err
@@ -169,6 +172,7 @@ func (s *state) acr() *cobra.Command {
 	update.Flags().StringVar(&admin, "admin-enabled", "", "true or false")
 	update.Flags().StringVar(&public, "public-network-enabled", "", "true or false")
 	update.Flags().StringVar(&exports, "allow-exports", "", "true or false")
+	update.Flags().BoolVar(&whatIf, "what-if", false, "show what the update would do (refusal, changes, blocking export pipelines, identities cut off) without applying it (Bulkhead)")
 	del := &cobra.Command{Use: "delete", Short: "Delete a registry", RunE: withReg(func(c *conn, id string) error {
 		if !yes {
 			return errors.New("deleting a registry deletes its content; pass --yes to confirm")
@@ -246,5 +250,6 @@ func (s *state) acr() *cobra.Command {
 	cred.AddCommand(credShow, credRenew)
 	root.AddCommand(create, show, update, del, list, check, cred)
 	root.AddCommand(s.pipelineCommands()...)
+	root.AddCommand(s.egressReport())
 	return root
 }

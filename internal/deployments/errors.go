@@ -87,3 +87,21 @@ func errBusy() error {
 
 // busyRetryAfter is the Retry-After of errBusy, in seconds.
 const busyRetryAfter = 5
+
+// errResultFormat refuses a what-if result format ARM does not define.
+func errResultFormat(f string) error {
+	e := arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
+		"The what-if result format '%s' is not supported; use FullResourcePayloads or ResourceIdOnly.", f).WithCause(errdef.ErrInvalidArgument)
+	e.Target = "properties.whatIfSettings.resultFormat"
+	return e
+}
+
+// errWhatIfFailed is the error of a what-if whose template plans but a
+// resource's write would be refused (or cannot be predicted): ARM's
+// preflight error, with the resource's own error inside.
+func errWhatIfFailed(name string, inner *arm.Error) *arm.Error {
+	e := arm.Errorf(http.StatusBadRequest, "InvalidTemplateDeployment",
+		"The template deployment '%s' is not valid according to the validation procedure. See inner errors for details.", name)
+	e.Details = []*arm.Error{inner}
+	return e.WithCause(errdef.ErrFailedPrecondition)
+}

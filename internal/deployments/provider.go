@@ -87,8 +87,10 @@ func (s *Service) Table() arm.Table {
 	const base = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Resources/deployments"
 	applied := arm.MovesNoContent("applies each resource through its own route, which carries that route's action and egress gate")
 	none := arm.MovesNoContent("a deployment record holds template metadata, not artifacts")
+	predicted := arm.MovesNoContent("reads resources and previews their writes; applies nothing")
 	return arm.Table{Name: DeploymentType, Routes: []arm.Route{
 		{Method: "POST", Pattern: base + "/{name}/validate", Versions: versions, Action: DeploymentType + "/validate/action", Egress: none, Handle: s.validate},
+		{Method: "POST", Pattern: base + "/{name}/whatIf", Versions: versions, Action: DeploymentType + "/whatIf/action", Egress: predicted, Handle: s.whatIf},
 		{Method: "PUT", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/write", Egress: applied, Handle: s.put},
 		{Method: "GET", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/read", Egress: none, Handle: s.get},
 		{Method: "DELETE", Pattern: base + "/{name}", Versions: versions, Action: DeploymentType + "/delete", Egress: none, Handle: s.delete},
@@ -105,6 +107,10 @@ type request struct {
 			Value any `json:"value"`
 		} `json:"parameters"`
 		Mode string `json:"mode"`
+		// WhatIfSettings are read by what-if only.
+		WhatIfSettings struct {
+			ResultFormat string `json:"resultFormat"`
+		} `json:"whatIfSettings"`
 	} `json:"properties"`
 }
 

@@ -171,7 +171,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.caller, err = s.authenticate(r)
 	if err != nil {
-		if r.Header.Get("Authorization") != "" && errors.Is(err, errdef.ErrUnauthenticated) {
+		if r.Header.Get("Authorization") != "" {
+			// Every refused sign-in is recorded: wrong credentials, a
+			// throttled guess, a token for another audience.
 			s.noteLogin(r, s.registryForLogin(r, q.registry), caller{}, basicUser(r))
 		}
 		s.challenge(w, r, c, rt, err)

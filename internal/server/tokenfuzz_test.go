@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkhead-registry/bulkhead/internal/audit"
 	"github.com/bulkhead-registry/bulkhead/internal/config"
 	"github.com/bulkhead-registry/bulkhead/internal/content/fs"
 	"github.com/bulkhead-registry/bulkhead/internal/identity"
+	"github.com/bulkhead-registry/bulkhead/internal/meta"
 	"github.com/bulkhead-registry/bulkhead/internal/meta/sqlite"
 	"github.com/bulkhead-registry/bulkhead/internal/oci"
 	"github.com/bulkhead-registry/bulkhead/internal/server"
@@ -35,6 +37,11 @@ const fuzzHost = "bulkhead.test"
 type tokenWorld struct {
 	handler http.Handler
 	values  *strings.Replacer
+	// trail is the world's audit trail: every fuzzed sign-in goes
+	// through it too.
+	trail *audit.Log
+	boot  identity.Bootstrap
+	store meta.Store
 }
 
 func newTokenWorld(t testing.TB) *tokenWorld {
@@ -60,11 +67,20 @@ func newTokenWorld(t testing.TB) *tokenWorld {
 		t.Fatal(err)
 	}
 	data := oci.New(oci.Options{Meta: store, Content: blobs, Tokens: ids, Guard: guard, Logger: log})
-	mgmt, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: log, Content: blobs})
+	key, err := audit.LoadKey(filepath.Join(dir, "keys", "audit.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(&config.Config{}, log, server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane})
+	trail, err := audit.Open(audit.Options{Dir: filepath.Join(dir, "audit"), Key: key, Node: "test", Meta: store, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trail.Close() })
+	mgmt, err := server.Management(server.ManagementOptions{Meta: store, Identity: ids, Logger: log, Content: blobs, Audit: trail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(&config.Config{}, log, server.Planes{Data: data, Management: mgmt, IsData: oci.IsDataPlane, Audit: trail})
 	issue := func(aud, grant string) string {
 		now := time.Now()
 		tok, _, err := ids.Issue(identity.Claims{ObjectID: boot.ObjectID, TenantID: boot.TenantID, AppID: boot.ClientID, GrantType: grant,
@@ -75,7 +91,7 @@ func newTokenWorld(t testing.TB) *tokenWorld {
 		}
 		return tok
 	}
-	return &tokenWorld{handler: srv.Handler(), values: strings.NewReplacer("XTENANTX", boot.TenantID, "XCLIENTX", boot.ClientID,
+	return &tokenWorld{handler: srv.Handler(), trail: trail, boot: boot, store: store, values: strings.NewReplacer("XTENANTX", boot.TenantID, "XCLIENTX", boot.ClientID,
 		"XSECRETX", boot.ClientSecret, "XMGMTX", issue("https://management.azure.com", ""), "XGRAPHX", issue("https://graph.microsoft.com", ""),
 		"XREFRESHX", issue(fuzzHost, "refresh_token"))}
 }
