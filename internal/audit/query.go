@@ -23,9 +23,10 @@ const (
 type Filter struct {
 	// Category is one category; "" means all.
 	Category string
-	// ResourceID selects the stream of one resource and, for the activity
-	// log, writes to it and its children (case-insensitive prefix on a
-	// segment boundary).
+	// ResourceID selects the records of a resource and of what lies under
+	// it: its streams, its children's (a group's registries), and activity
+	// log entries that wrote to it or under it (case-insensitive prefix on
+	// a segment boundary).
 	ResourceID string
 	// Since and Until bound the record time: Since <= time < Until.
 	Since, Until time.Time
@@ -122,12 +123,14 @@ func streamResource(p string) string {
 	return id
 }
 
-// resourceMatch reports whether the stream of resource id belongs to the
-// filter's resource: the same resource, or, for the activity log (whose
-// streams are subscriptions), any stream the filter's id lies under.
+// resourceMatch reports whether the stream of resource id may hold
+// records of the filter's resource: the same resource, a resource under
+// it (a registry's streams under its group or subscription), or, for the
+// activity log (whose streams are subscriptions), a stream the filter's id
+// lies under.
 func resourceMatch(streamID, want string, parents bool) bool {
 	s, w := strings.ToUpper(strings.TrimSuffix(streamID, "/")), strings.ToUpper(strings.TrimSuffix(want, "/"))
-	if s == w {
+	if s == w || strings.HasPrefix(s, w+"/") {
 		return true
 	}
 	return parents && strings.HasPrefix(w, s+"/")

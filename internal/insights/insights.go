@@ -140,6 +140,10 @@ func (p *Provider) Table() arm.Table {
 			Access: arm.PerItem("the action is checked at the narrowest scope the $filter names (resource, group or subscription), " +
 				"and records outside that scope are never read"),
 			Egress: none, Handle: p.listEvents},
+		{Method: "GET", Pattern: sub + "/providers/" + LogsType, Versions: arm.APIVersions(LogsType, settingVersions...), Action: LogsType + "/read",
+			Access: arm.PerItem("the action is checked at the narrowest scope the query names (a resource or the subscription), " +
+				"and records outside that scope are never read"),
+			Egress: none, Handle: p.queryLogs},
 		// az reads the provider metadata with the Microsoft.Resources
 		// api-version of its generic resource commands, not ours.
 		{Method: "GET", Pattern: sub + "/providers/" + StorageNamespace, Versions: arm.AnyAPIVersion(), Access: arm.AnyCaller(anyCaller),
