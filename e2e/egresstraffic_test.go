@@ -83,6 +83,18 @@ func TestEgressFromTraffic(t *testing.T) {
 	}
 	sp := dig(ids[0].(map[string]any), "identity")
 
+	// The records behind the totals, through bulkhead monitor log query.
+	pulls, _ := dig(cli("monitor", "log", "query", "--registry", "egsrc", "-g", rg, "--operation", "Pull", "--since", "1h"), "value").([]any)
+	if len(pulls) != 2 {
+		t.Errorf("monitor log query --operation Pull: %v", pulls)
+	}
+	cmd := exec.Command(bin, "monitor", "log", "query", "--registry", "egsrc", "-g", rg, "--result", "Succeeded", "-o", "table")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "importImage") || !strings.Contains(string(out), "app:v1") ||
+		!strings.Contains(string(out), "private") {
+		t.Errorf("monitor log query -o table: %v\n%s", err, out)
+	}
+
 	pipe := regs + "egsrc/exportPipelines/exportpipe1"
 	if code, b := srv.ARM(t, "PUT", pipe+"?api-version=2021-06-01-preview", map[string]any{"location": "westus",
 		"properties": map[string]any{"target": map[string]any{"type": "AzureStorageBlobContainer", "uri": "file://" + t.TempDir()}}}); code != 201 {
