@@ -15,17 +15,14 @@
 package insights
 
 import (
-	"context"
 	"crypto/cipher"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/authz"
-	"github.com/bulkhead-registry/bulkhead/internal/errdef"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
 )
 
@@ -147,56 +144,11 @@ func (p *Provider) Table() arm.Table {
 		// az reads the provider metadata with the Microsoft.Resources
 		// api-version of its generic resource commands, not ours.
 		{Method: "GET", Pattern: sub + "/providers/" + StorageNamespace, Versions: arm.AnyAPIVersion(), Access: arm.AnyCaller(anyCaller),
-			Egress: none, Handle: p.providerInfo(StorageNamespace, storageVersions, "storageAccounts")},
+			Egress: none, Handle: arm.ProviderInfo(StorageNamespace, storageVersions, "storageAccounts")},
 		{Method: "GET", Pattern: sub + "/providers/" + InsightsNamespace, Versions: arm.AnyAPIVersion(), Access: arm.AnyCaller(anyCaller),
-			Egress: none, Handle: p.providerInfo(InsightsNamespace, settingVersions, "diagnosticSettings", "diagnosticSettingsCategories")},
+			Egress: none, Handle: arm.ProviderInfo(InsightsNamespace, settingVersions, "diagnosticSettings", "diagnosticSettingsCategories")},
 	}
 	return arm.Table{Name: StorageNamespace + " and " + InsightsNamespace, Routes: routes}
-}
-
-// providerInfo answers the provider metadata az reads to pick an
-// api-version for the generic resource commands.
-func (p *Provider) providerInfo(namespace string, versions []string, types ...string) arm.Handler {
-	return func(_ context.Context, q *arm.Request) (*arm.Response, error) {
-		newest := make([]string, len(versions))
-		for i, v := range versions {
-			newest[len(versions)-1-i] = v
-		}
-		var out []map[string]any
-		for _, t := range types {
-			out = append(out, map[string]any{"resourceType": t, "locations": []string{"West US"}, "apiVersions": newest})
-		}
-		return arm.OK(map[string]any{
-			"id": "/subscriptions/" + q.ID.Subscription + "/providers/" + namespace, "namespace": namespace,
-			"registrationState": "Registered", "resourceTypes": out,
-		}), nil
-	}
-}
-
-// requireGroup fails with ResourceGroupNotFound unless the group of id
-// exists.
-func requireGroup(tx meta.Tx, id arm.ID) error {
-	_, err := tx.GetResource(arm.ResourceGroupID(id.Subscription, id.ResourceGroup).String())
-	if errors.Is(err, errdef.ErrNotFound) {
-		return errGroupNotFound(id.ResourceGroup)
-	}
-	return err
-}
-
-// load reads a stored document of type typ at id into v; notFound is the
-// error for a missing one.
-func load(tx meta.Tx, id, typ string, v any, notFound func() error) (meta.Resource, error) {
-	res, err := tx.GetResource(id)
-	if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(res.Type, typ) {
-		return res, notFound()
-	}
-	if err != nil {
-		return res, err
-	}
-	if err := json.Unmarshal(res.Document, v); err != nil {
-		return res, fmt.Errorf("%s document %s: %w", typ, id, err)
-	}
-	return res, nil
 }
 
 // byType is the systemData kind of a caller.

@@ -35,7 +35,7 @@ const allMetrics = "AllMetrics"
 // requireRegistry finds the registry id names, or answers as ARM does for
 // a missing group or registry.
 func requireRegistry(tx meta.Tx, id arm.ID) (meta.Registry, error) {
-	if err := requireGroup(tx, id); err != nil {
+	if err := arm.RequireGroup(tx, id); err != nil {
 		return meta.Registry{}, err
 	}
 	reg, err := tx.RegistryByName(id.Name())
@@ -49,7 +49,7 @@ func requireRegistry(tx meta.Tx, id arm.ID) (meta.Registry, error) {
 }
 
 func loadSetting(tx meta.Tx, id arm.ID, s *storedSetting) (meta.Resource, error) {
-	return load(tx, id.String(), SettingType, s, func() error { return errSettingNotFound(id.Name()) })
+	return arm.LoadDocument(tx, id.String(), SettingType, s, func() error { return errSettingNotFound(id.Name()) })
 }
 
 func (p *Provider) getSetting(ctx context.Context, q *arm.Request) (*arm.Response, error) {

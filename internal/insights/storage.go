@@ -52,7 +52,7 @@ func (p *Provider) getAccount(ctx context.Context, q *arm.Request) (*arm.Respons
 }
 
 func loadAccount(tx meta.Tx, id arm.ID, s *storedAccount) (meta.Resource, error) {
-	return load(tx, id.String(), AccountType, s, func() error { return errResourceNotFound(AccountType, id.Name(), id.ResourceGroup) })
+	return arm.LoadDocument(tx, id.String(), AccountType, s, func() error { return errResourceNotFound(AccountType, id.Name(), id.ResourceGroup) })
 }
 
 // listAccounts answers the accounts of the addressed subscription or
@@ -61,7 +61,7 @@ func (p *Provider) listAccounts(ctx context.Context, q *arm.Request) (*arm.Respo
 	out := []StorageAccount{}
 	err := p.meta.View(ctx, func(tx meta.Tx) error {
 		if q.ID.ResourceGroup != "" {
-			if err := requireGroup(tx, q.ID); err != nil {
+			if err := arm.RequireGroup(tx, q.ID); err != nil {
 				return err
 			}
 		}
@@ -120,7 +120,7 @@ func (p *Provider) putAccount(ctx context.Context, q *arm.Request) (*arm.Respons
 	var before *StorageAccount
 	var next storedAccount
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
-		if err := requireGroup(tx, q.ID); err != nil {
+		if err := arm.RequireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var old storedAccount

@@ -14,11 +14,6 @@ import (
 // secret's value: callers pass names, never values. Classes with no
 // specific code (a store fault) go through arm's class table.
 
-func errGroupNotFound(rg string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", rg).
-		WithCause(errdef.ErrNotFound)
-}
-
 func errVaultNotFound(name, rg string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found.", VaultType, name, rg).
 		WithCause(errdef.ErrNotFound)

@@ -14,10 +14,8 @@
 package keyvault
 
 import (
-	"context"
 	"crypto/cipher"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -124,52 +122,9 @@ func (p *Provider) Table() arm.Table {
 		// api-version of its generic resource commands, not ours.
 		{Method: "GET", Pattern: sub + "/providers/" + Namespace, Versions: arm.AnyAPIVersion(),
 			Access: arm.AnyCaller("provider metadata lists resource types and api-versions, the same for every caller; it names no resource"),
-			Egress: none, Handle: p.providerInfo},
+			Egress: none, Handle: arm.ProviderInfo(Namespace, apiVersions, "vaults", "vaults/secrets", "checkNameAvailability")},
 	}
 	return arm.Table{Name: Namespace, Routes: routes}
-}
-
-// providerInfo is the provider metadata az reads to pick an api-version
-// for the generic resource commands.
-func (p *Provider) providerInfo(_ context.Context, q *arm.Request) (*arm.Response, error) {
-	newest := make([]string, len(apiVersions))
-	for i, v := range apiVersions {
-		newest[len(apiVersions)-1-i] = v
-	}
-	var types []map[string]any
-	for _, t := range []string{"vaults", "vaults/secrets", "checkNameAvailability"} {
-		types = append(types, map[string]any{"resourceType": t, "locations": []string{"West US"}, "apiVersions": newest})
-	}
-	return arm.OK(map[string]any{
-		"id": "/subscriptions/" + q.ID.Subscription + "/providers/" + Namespace, "namespace": Namespace,
-		"registrationState": "Registered", "resourceTypes": types,
-	}), nil
-}
-
-// requireGroup fails with ResourceGroupNotFound unless the group of id
-// exists.
-func requireGroup(tx meta.Tx, id arm.ID) error {
-	_, err := tx.GetResource(arm.ResourceGroupID(id.Subscription, id.ResourceGroup).String())
-	if errors.Is(err, errdef.ErrNotFound) {
-		return errGroupNotFound(id.ResourceGroup)
-	}
-	return err
-}
-
-// load reads a stored document of type typ at id into v; notFound is the
-// error for a missing one.
-func load(tx meta.Tx, id, typ string, v any, notFound func() error) (meta.Resource, error) {
-	res, err := tx.GetResource(id)
-	if errors.Is(err, errdef.ErrNotFound) || err == nil && !strings.EqualFold(res.Type, typ) {
-		return res, notFound()
-	}
-	if err != nil {
-		return res, err
-	}
-	if err := json.Unmarshal(res.Document, v); err != nil {
-		return res, fmt.Errorf("%s document %s: %w", typ, id, err)
-	}
-	return res, nil
 }
 
 // vaultByName finds a vault anywhere in the service: vault names are

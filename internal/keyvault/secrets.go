@@ -34,7 +34,7 @@ func SecretURI(vault, secret, version string) string {
 // vault's.
 func loadSecret(tx meta.Tx, id arm.ID, s *storedSecret) (meta.Resource, error) {
 	vault, _ := id.Parent()
-	return load(tx, id.String(), SecretType, s, func() error { return errSecretNotFound(vault.Name(), id.Name(), id.ResourceGroup) })
+	return arm.LoadDocument(tx, id.String(), SecretType, s, func() error { return errSecretNotFound(vault.Name(), id.Name(), id.ResourceGroup) })
 }
 
 func (p *Provider) getSecret(ctx context.Context, q *arm.Request) (*arm.Response, error) {
@@ -115,7 +115,7 @@ func (p *Provider) writeSecret(ctx context.Context, q *arm.Request, patch bool) 
 	var next storedSecret
 	now := p.now().UTC()
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
-		if err := requireGroup(tx, q.ID); err != nil {
+		if err := arm.RequireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var v Vault

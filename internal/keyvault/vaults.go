@@ -43,7 +43,7 @@ func (p *Provider) getVault(ctx context.Context, q *arm.Request) (*arm.Response,
 }
 
 func (p *Provider) loadVault(tx meta.Tx, id arm.ID, v *Vault) (meta.Resource, error) {
-	return load(tx, id.String(), VaultType, v, func() error { return errVaultNotFound(id.Name(), id.ResourceGroup) })
+	return arm.LoadDocument(tx, id.String(), VaultType, v, func() error { return errVaultNotFound(id.Name(), id.ResourceGroup) })
 }
 
 // listVaults answers the vaults of the addressed resource group or
@@ -52,7 +52,7 @@ func (p *Provider) listVaults(ctx context.Context, q *arm.Request) (*arm.Respons
 	out := []Vault{}
 	err := p.meta.View(ctx, func(tx meta.Tx) error {
 		if q.ID.ResourceGroup != "" {
-			if err := requireGroup(tx, q.ID); err != nil {
+			if err := arm.RequireGroup(tx, q.ID); err != nil {
 				return err
 			}
 		}
@@ -68,7 +68,7 @@ func (p *Provider) listVaults(ctx context.Context, q *arm.Request) (*arm.Respons
 				continue
 			}
 			var v Vault
-			if _, err := load(tx, row.ID, VaultType, &v, func() error { return errdef.ErrNotFound }); err != nil {
+			if _, err := arm.LoadDocument(tx, row.ID, VaultType, &v, func() error { return errdef.ErrNotFound }); err != nil {
 				return err
 			}
 			out = append(out, v)
@@ -165,7 +165,7 @@ func (p *Provider) writeVault(ctx context.Context, q *arm.Request, build func(ol
 	var before, next *Vault
 	now := p.now().UTC()
 	err := p.meta.Update(ctx, func(tx meta.Tx) error {
-		if err := requireGroup(tx, q.ID); err != nil {
+		if err := arm.RequireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var old Vault

@@ -172,7 +172,7 @@ func (p *Provider) putEndpoint(ctx context.Context, q *arm.Request) (*arm.Respon
 	var before any
 	start := p.now().UTC()
 	err = p.meta.Update(ctx, func(tx meta.Tx) error {
-		if err := requireGroup(tx, q.ID); err != nil {
+		if err := arm.RequireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		var old PrivateEndpoint

@@ -14,11 +14,6 @@ import (
 // with no specific code (a store fault, an unknown registry) go through
 // arm's class table instead.
 
-func errGroupNotFound(rg string) error {
-	return arm.Errorf(http.StatusNotFound, "ResourceGroupNotFound", "Resource group '%s' could not be found.", rg).
-		WithCause(errdef.ErrNotFound)
-}
-
 func errNotFound(typ, name, rg string) error {
 	return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found.", typ, name, rg).
 		WithCause(errdef.ErrNotFound)

@@ -19,7 +19,7 @@ func TestErrorTable(t *testing.T) {
 		code   string
 		class  error
 	}{
-		{errGroupNotFound("rg"), 404, "ResourceGroupNotFound", errdef.ErrNotFound},
+		{arm.ErrGroupNotFound("rg"), 404, "ResourceGroupNotFound", errdef.ErrNotFound},
 		{errNotFound("t", "n", "rg"), 404, "ResourceNotFound", errdef.ErrNotFound},
 		{errInvalidName("-"), 400, "InvalidResourceName", errdef.ErrInvalidArgument},
 		{errLocationRequired(), 400, "LocationRequired", errdef.ErrInvalidArgument},

@@ -93,36 +93,9 @@ func (p *Provider) Table() arm.Table {
 		// api-version of its generic resource commands, not ours.
 		{Method: "GET", Pattern: "/subscriptions/{sub}/providers/Microsoft.Network", Versions: arm.AnyAPIVersion(),
 			Access: arm.AnyCaller("provider metadata lists resource types and api-versions, the same for every caller; it names no resource"),
-			Egress: none, Handle: p.providerInfo},
+			Egress: none, Handle: arm.ProviderInfo(namespace, apiVersions, "virtualNetworks", "virtualNetworks/subnets", "privateEndpoints", "locations/operationStatuses")},
 	}
 	return arm.Table{Name: namespace, Routes: append(routes, arm.OperationTable(p.meta, namespace)...)}
-}
-
-// providerInfo is the provider metadata az reads to pick an api-version
-// for the generic resource commands.
-func (p *Provider) providerInfo(_ context.Context, q *arm.Request) (*arm.Response, error) {
-	newest := make([]string, len(apiVersions))
-	for i, v := range apiVersions {
-		newest[len(apiVersions)-1-i] = v
-	}
-	var types []map[string]any
-	for _, t := range []string{"virtualNetworks", "virtualNetworks/subnets", "privateEndpoints", "locations/operationStatuses"} {
-		types = append(types, map[string]any{"resourceType": t, "locations": []string{"West US"}, "apiVersions": newest})
-	}
-	return arm.OK(map[string]any{
-		"id": "/subscriptions/" + q.ID.Subscription + "/providers/" + namespace, "namespace": namespace,
-		"registrationState": "Registered", "resourceTypes": types,
-	}), nil
-}
-
-// requireGroup fails with ResourceGroupNotFound unless the group of id
-// exists.
-func requireGroup(tx meta.Tx, id arm.ID) error {
-	_, err := tx.GetResource(arm.ResourceGroupID(id.Subscription, id.ResourceGroup).String())
-	if errors.Is(err, errdef.ErrNotFound) {
-		return errGroupNotFound(id.ResourceGroup)
-	}
-	return err
 }
 
 func checkName(name string) error {
@@ -152,7 +125,7 @@ func load(tx meta.Tx, id, typ, name, rg string, v any) (meta.Resource, error) {
 func (p *Provider) list(ctx context.Context, q *arm.Request, typ string, render func(tx meta.Tx, doc []byte) (any, error)) (*arm.Response, error) {
 	out := []any{}
 	err := p.meta.View(ctx, func(tx meta.Tx) error {
-		if err := requireGroup(tx, q.ID); err != nil {
+		if err := arm.RequireGroup(tx, q.ID); err != nil {
 			return err
 		}
 		rows, err := tx.ListResources(q.ID.String(), typ, meta.Page{Limit: 1000})
