@@ -92,7 +92,7 @@ func (f *logFilter) path(sub string) (string, error) {
 		}
 		t, err := parseWhen(b.v, now)
 		if err != nil {
-			return "", fmt.Errorf("%s", "--%s %q: %v", b.name, b.v, err)
+			return "", fmt.Errorf("--%s %q: %v", b.name, b.v, err)
 		}
 		q.Set(b.name, t.Format(time.RFC3339Nano))
 	}
