@@ -294,3 +294,28 @@ func TestHostileResourceIDsStayInside(t *testing.T) {
 		t.Error("a record escaped the log's directory")
 	}
 }
+
+// Many streams never hold more than maxOpenStreams files open, and every
+// record still lands in its chain.
+func TestOpenStreamsAreBounded(t *testing.T) {
+	dir, key := t.TempDir(), testKey(t)
+	l := openLog(t, dir, key, nil, func(o *Options) { o.CheckpointRecords = 1000 })
+	n := maxOpenStreams + 50
+	for round := range 2 {
+		for i := range n {
+			r := pull(round)
+			r.ResourceID = fmt.Sprintf("%s%d", testRegistry, i)
+			l.Record(r)
+		}
+	}
+	l.Sync(t.Context())
+	fds, _ := os.ReadDir("/proc/self/fd")
+	l.Close()
+	if len(fds) > maxOpenStreams+64 {
+		t.Errorf("%d open files with %d streams", len(fds), n)
+	}
+	rep := verifyDir(t, dir, key.Public().(ed25519.PublicKey))
+	if rep.Problem != nil || rep.Streams != n || rep.Records != 3*n {
+		t.Errorf("report: %+v", rep)
+	}
+}

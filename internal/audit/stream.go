@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ func (s *stream) append(l *Log, rec *Record) error {
 		hour = s.hour
 	}
 	if s.file == nil || !hour.Equal(s.hour) {
+		if s.file == nil {
+			l.fault(l.limitOpen())
+		}
 		if err := s.open(l.o.Dir, hour); err != nil {
 			return err
 		}
@@ -85,6 +89,31 @@ func (s *stream) append(l *Log, rec *Record) error {
 		s.unsealed++
 	}
 	return nil
+}
+
+// maxOpenStreams bounds the stream files kept open: a service with
+// thousands of registries must not run out of file descriptors for its
+// audit trail. The least recently written are closed first; they reopen
+// in append mode when they are written again.
+const maxOpenStreams = 256
+
+// limitOpen closes stream files until there is room for one more.
+func (l *Log) limitOpen() error {
+	var open []*stream
+	for _, s := range l.streams {
+		if s.file != nil {
+			open = append(open, s)
+		}
+	}
+	if len(open) < maxOpenStreams {
+		return nil
+	}
+	slices.SortFunc(open, func(a, b *stream) int { return a.lastTime.Compare(b.lastTime) })
+	var errs []error
+	for _, s := range open[:len(open)-maxOpenStreams+1] {
+		errs = append(errs, s.close())
+	}
+	return errors.Join(errs...)
 }
 
 // seal writes a signed checkpoint over the stream's last record.
