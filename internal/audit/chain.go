@@ -37,19 +37,44 @@ func unsigned(line []byte, sig string) []byte {
 	return bytes.Replace(line, []byte(`"signature":"`+sig+`"`), []byte(`"signature":""`), 1)
 }
 
+// lineEncoder encodes records into one reused buffer: the writer
+// encodes every record, and a fresh buffer each time would be most of
+// what auditing allocates.
+type lineEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newLineEncoder() *lineEncoder {
+	e := &lineEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}
+
+// line encodes v and returns its line without the newline; the slice is
+// valid until the next call.
+func (e *lineEncoder) line(v any) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := e.buf.Bytes()
+	return b[:len(b)-1], nil
+}
+
 // encode writes rec's line. Markers are encoded twice: with an empty
 // signature, whose hash their signature covers, then signed.
-func encode(rec *Record, key ed25519.PrivateKey) ([]byte, error) {
+func (e *lineEncoder) encode(rec *Record, key ed25519.PrivateKey) ([]byte, error) {
 	p := &rec.Properties
 	if p.Checkpoint == nil && p.Restart == nil {
-		return json.Marshal(rec)
+		return e.line(rec)
 	}
 	if p.Checkpoint != nil {
 		p.Checkpoint.Signature = ""
 	} else {
 		p.Restart.Signature = ""
 	}
-	line, err := json.Marshal(rec)
+	line, err := e.line(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +85,7 @@ func encode(rec *Record, key ed25519.PrivateKey) ([]byte, error) {
 		r := p.Restart
 		r.Signature = sign(key, restartMessage(c.Stream, c.Node, r.AfterSeq, c.Prev, r.TornBytes, self))
 	}
-	return json.Marshal(rec)
+	return e.line(rec)
 }
 
 func sign(key ed25519.PrivateKey, msg []byte) string {

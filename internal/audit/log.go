@@ -64,6 +64,7 @@ type Log struct {
 	streams map[string]*stream
 	totals  map[totalKey]*meta.EgressCount
 	failed  bool // a write failed; logged once until one succeeds
+	enc     *lineEncoder
 }
 
 type item struct {
@@ -117,7 +118,7 @@ func Open(o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit: export the public key: %w", err)
 	}
 	l := &Log{o: o, keyID: KeyID(pub), in: make(chan item, o.Queue), stop: make(chan struct{}), done: make(chan struct{}),
-		drops: map[string]*dropped{}, streams: map[string]*stream{}, totals: map[totalKey]*meta.EgressCount{}}
+		drops: map[string]*dropped{}, streams: map[string]*stream{}, totals: map[totalKey]*meta.EgressCount{}, enc: newLineEncoder()}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		return nil, err

@@ -36,6 +36,8 @@ type stream struct {
 	firstUnsealed              time.Time
 	// closedClean is true while the last line is a shutdown checkpoint.
 	closedClean bool
+	// link is the chain link of the record being written, reused.
+	link Link
 
 	file *os.File
 	bw   *bufio.Writer
@@ -56,8 +58,9 @@ func (l *Log) stream(category, resourceID string) *stream {
 // A record never goes to an hour before the open file's, so the file
 // order is the chain order.
 func (s *stream) append(l *Log, rec *Record) error {
-	rec.Chain = &Link{Stream: s.name, Node: l.o.Node, Seq: s.seq + 1, Prev: s.prev}
-	line, err := encode(rec, l.o.Key)
+	s.link = Link{Stream: s.name, Node: l.o.Node, Seq: s.seq + 1, Prev: s.prev}
+	rec.Chain = &s.link
+	line, err := l.enc.encode(rec, l.o.Key)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
 	}

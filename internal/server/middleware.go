@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulkhead-registry/bulkhead/internal/audit"
@@ -18,6 +19,9 @@ import (
 )
 
 type requestIDKey struct{}
+
+// notes recycles audit notes: one per request, each the size of a record.
+var notes = sync.Pool{New: func() any { return new(audit.Note) }}
 
 // RequestID returns the request id that the middleware assigned, or "".
 func RequestID(ctx context.Context) string {
@@ -44,7 +48,8 @@ func (s *Server) chain(next http.Handler) http.Handler {
 			r.URL.RawPath = ""
 		}
 		id := newRequestID()
-		note := &audit.Note{RequestID: id, ClientAddr: network.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies).String()}
+		note := notes.Get().(*audit.Note)
+		*note = audit.Note{RequestID: id, ClientAddr: network.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies).String()}
 		ctx := audit.WithNote(context.WithValue(r.Context(), requestIDKey{}, id), note)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
@@ -84,6 +89,10 @@ func (s *Server) chain(next http.Handler) http.Handler {
 				"status", rw.status, "duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", bytesIn, "bytes_out", rw.n, "remote", r.RemoteAddr,
 				"principal", note.Principal, "error", note.ErrorCode)
 			s.audit(note, r, rw, start, elapsed, bytesIn)
+			// Handlers read the note only while they serve (none keeps
+			// the request's context past its answer), so it is reused.
+			*note = audit.Note{}
+			notes.Put(note)
 		}()
 		next.ServeHTTP(rw, r)
 	})
