@@ -178,14 +178,15 @@ func benchAudit(ctx context.Context, root, bin string, o options, f facts) error
 		}
 		s.hwm = hwm
 	}
+	// Requests wrk left in flight finish, and the writer flushes after
+	// every batch and every second; wait for both, then read what the
+	// server counted and what it wrote.
 	on := run.servers[0]
+	pause(ctx, 2*time.Second)
 	var err error
 	if run.served, run.blobs, err = servedGets(ctx, on.t); err != nil {
 		return err
 	}
-	// The writer flushes after every batch and every second; wait for the
-	// last one, then read what it wrote.
-	pause(ctx, 2*time.Second)
 	if err := countDir(filepath.Join(on.data, "audit", audit.Container(audit.CategoryRepository)), &run.records); err != nil {
 		return err
 	}

@@ -58,11 +58,11 @@ func soakRSS(ctx context.Context, dir, bin, label string, o options, extra ...st
 	if err := loadWithRSS(ctx, o, t, &r); err != nil {
 		return r, err
 	}
+	pause(ctx, 2*time.Second)
 	if r.served, _, err = servedGets(ctx, t); err != nil {
 		return r, err
 	}
 	if r.audit {
-		pause(ctx, 2*time.Second)
 		err = countDir(filepath.Join(dir, "bulkhead-data", "audit", audit.Container(audit.CategoryRepository)), &r.records)
 	}
 	return r, err
@@ -127,6 +127,7 @@ func slowSinkRun(ctx context.Context, dir, bin string, o options) (slowResult, e
 	if err != nil {
 		return r, err
 	}
+	pause(ctx, 2*time.Second)
 	if r.served, _, err = servedGets(ctx, t); err != nil {
 		return r, err
 	}
