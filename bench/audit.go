@@ -56,6 +56,7 @@ type recordCount struct {
 	checkpoints, restarts                     int64
 	gaps, gapRecords                          int64
 	other                                     int64
+	odd                                       map[string]int64 // Pull records by status, other than 200
 }
 
 // add counts one line of a stream file.
@@ -63,6 +64,7 @@ func (c *recordCount) add(line []byte) {
 	var r struct {
 		OperationName string `json:"operationName"`
 		ResultType    string `json:"resultType"`
+		Status        string `json:"resultDescription"`
 		Properties    struct {
 			Gap *struct {
 				Count int64 `json:"count"`
@@ -79,6 +81,12 @@ func (c *recordCount) add(line []byte) {
 		c.pulls++
 		if r.ResultType != audit.ResultSucceeded {
 			c.failedPulls++
+		}
+		if r.Status != "200" {
+			if c.odd == nil {
+				c.odd = map[string]int64{}
+			}
+			c.odd[r.Status]++
 		}
 	case audit.OpPush:
 		c.pushes++
@@ -273,10 +281,17 @@ func countDir(dir string, c *recordCount) error {
 	})
 }
 
-var requestsTotal = regexp.MustCompile(`(?m)^bulkhead_http_requests_total\{([^}]*)\} ([0-9.e+]+)$`)
+var (
+	requestsTotal = regexp.MustCompile(`(?m)^bulkhead_http_requests_total\{([^}]*)\} ([0-9.e+]+)$`)
+	statusLabel   = regexp.MustCompile(`code="(\d+)"`)
+)
 
-// gets counts GET answers: all of them, and those that were not 200.
-type gets struct{ all, not200 int64 }
+// gets counts GET answers: all of them, and those that were not 200
+// by status.
+type gets struct {
+	all, not200 int64
+	codes       string // "499×2", the statuses other than 200
+}
 
 // servedGets reads the server's /metrics: how many manifest and blob GETs
 // it answered.
@@ -307,8 +322,9 @@ func servedGets(ctx context.Context, t *target) (manifests, blobs gets, err erro
 			continue
 		}
 		g.all += int64(f)
-		if !strings.Contains(labels, `code="200"`) {
+		if code := statusLabel.FindStringSubmatch(labels); code != nil && code[1] != "200" {
 			g.not200 += int64(f)
+			g.codes = strings.TrimPrefix(g.codes+fmt.Sprintf(", %s×%d", code[1], int64(f)), ", ")
 		}
 	}
 	return manifests, blobs, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/audit"
@@ -83,11 +84,11 @@ func renderAudit(f facts, o options, r auditRun) string {
 		wrkBlobs += m.ops
 	}
 	fmt.Fprintf(&b, "Audit records the audit-on server wrote during the comparison (lines of `<data>/audit/%s/**/PT1H.json`): "+
-		"**%d Pull** (%d of them failed), %d Push, %d checkpoints, %d gap markers (standing for %d records), %d restart markers, %d other. "+
-		"Its /metrics counts %d manifest GETs answered (%d not with 200; wrk completed %d; the rest are the bench's checks and requests in flight when wrk stopped): %s. "+
+		"**%d Pull** (%d of them failed; statuses other than 200: %s), %d Push, %d checkpoints, %d gap markers (standing for %d records), %d restart markers, %d other. "+
+		"Its /metrics counts %d manifest GETs answered (%d not with 200%s; wrk completed %d; the rest are the bench's checks and requests in flight when wrk stopped): %s. "+
 		"Its %d blob GETs (wrk completed %d) are no records of their own; they count as egress bytes in the per-day totals, which bench does not read.\n\n",
-		audit.Container(audit.CategoryRepository), rc.pulls, rc.failedPulls, rc.pushes, rc.checkpoints, rc.gaps, rc.gapRecords, rc.restarts, rc.other,
-		r.served.all, r.served.not200, wrkManifests, completeness(rc, r.served.all), r.blobs.all, wrkBlobs)
+		audit.Container(audit.CategoryRepository), rc.pulls, rc.failedPulls, oddStatuses(rc.odd), rc.pushes, rc.checkpoints, rc.gaps, rc.gapRecords, rc.restarts, rc.other,
+		r.served.all, r.served.not200, codes(r.served), wrkManifests, completeness(rc, r.served), r.blobs.all, wrkBlobs)
 
 	b.WriteString("Every round (in the order the servers ran):\n\n")
 	b.WriteString("| Load | Round | Order | audit on | audit off | audit off (2) | p50 on ms | p50 off ms | p50 off (2) ms |\n")
@@ -116,7 +117,7 @@ func renderAudit(f facts, o options, r auditRun) string {
 		"In the slow-sink run the audit-on server's repository-event files are named pipes (FIFOs) that bench reads at %d KiB/s "+
 		"(about a hundred records a second) during the load, as a disk too slow for the load would take the writes; "+
 		"after the load the reader speeds up and the server is stopped, so that its writer drains its queue.\n\n", o.auditSoak, sinkRate>>10)
-	b.WriteString("| Server | req/s | p50 ms | p99 ms | VmRSS before | after 10 s | at end | highest sample | VmHWM | manifest GETs answered | Pull records | gap markers (records) |\n")
+	b.WriteString("| Server | req/s | p50 ms | p99 ms | VmRSS before | after 10 s | at end | highest sample | VmHWM | manifest GETs answered (not 200) | Pull records | gap markers (records) |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	rows := append([]soakResult{}, r.soak...)
 	rows = append(rows, r.slow.soakResult)
@@ -126,28 +127,52 @@ func renderAudit(f facts, o options, r auditRun) string {
 			pulls, gaps = fmt.Sprint(s.records.pulls), fmt.Sprintf("%d (%d)", s.records.gaps, s.records.gapRecords)
 		}
 		mi := func(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/mib) }
-		fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s | %d | %s | %s |\n", s.label, fig(s.m.opsPerSec), ms(s.m.p50), ms(s.m.p99),
-			mi(s.start), mi(s.at10), mi(s.end), mi(s.peak), mi(s.hwm), s.served.all, pulls, gaps)
+		fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s | %d (%d) | %s | %s |\n", s.label, fig(s.m.opsPerSec), ms(s.m.p50), ms(s.m.p99),
+			mi(s.start), mi(s.at10), mi(s.end), mi(s.peak), mi(s.hwm), s.served.all, s.served.not200, pulls, gaps)
 	}
 	sl := r.slow
 	fmt.Fprintf(&b, "\nSlow sink: %d lines reached the pipes (%d Pull, %d Push, %d checkpoints, %d gap markers standing for %d records); "+
 		"against %d manifest GETs answered: %s. The server ended with %s after SIGTERM; readers reached the end of every pipe: %v.\n",
 		sl.records.lines, sl.records.pulls, sl.records.pushes, sl.records.checkpoints, sl.records.gaps, sl.records.gapRecords,
-		sl.served.all, completeness(sl.records, sl.served.all), sl.exit, sl.drained)
+		sl.served.all, completeness(sl.records, sl.served), sl.exit, sl.drained)
 	return b.String()
+}
+
+// oddStatuses formats Pull records by status, "499×2", or "none".
+func oddStatuses(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s×%d", k, v))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// codes is ": 499×2" when some GETs were not answered 200.
+func codes(g gets) string {
+	if g.codes == "" {
+		return ""
+	}
+	return ": " + g.codes
 }
 
 // completeness says whether every manifest GET answered is a Pull record
 // or is counted in a gap marker.
-func completeness(c recordCount, served int64) string {
+func completeness(c recordCount, served gets) string {
 	got := c.pulls + c.gapRecords
 	switch {
-	case got == served:
-		return fmt.Sprintf("every one is a record or counted in a gap marker (%d + %d = %d)", c.pulls, c.gapRecords, served)
-	case got > served:
-		return fmt.Sprintf("%d more records than GETs (%d + %d)", got-served, c.pulls, c.gapRecords)
+	case got == served.all:
+		return fmt.Sprintf("every one is a record or counted in a gap marker (%d + %d = %d)", c.pulls, c.gapRecords, served.all)
+	case got > served.all:
+		return fmt.Sprintf("%d more records than GETs (%d + %d)", got-served.all, c.pulls, c.gapRecords)
+	case served.all-got <= served.not200:
+		return fmt.Sprintf("%d GETs have no record (%d + %d of %d); %d were not answered 200%s: requests wrk abandoned as it stopped",
+			served.all-got, c.pulls, c.gapRecords, served.all, served.not200, codes(served))
 	}
-	return fmt.Sprintf("**%d GETs have no record** (%d + %d of %d)", served-got, c.pulls, c.gapRecords, served)
+	return fmt.Sprintf("**%d GETs have no record** (%d + %d of %d; %d not answered 200)", served.all-got, c.pulls, c.gapRecords, served.all, served.not200)
 }
 
 // fig formats a figure with three significant digits or more.

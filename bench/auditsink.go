@@ -280,4 +280,10 @@ func (c *recordCount) merge(o recordCount) {
 	c.gaps += o.gaps
 	c.gapRecords += o.gapRecords
 	c.other += o.other
+	for k, v := range o.odd {
+		if c.odd == nil {
+			c.odd = map[string]int64{}
+		}
+		c.odd[k] += v
+	}
 }
