@@ -25,7 +25,10 @@ import (
 const (
 	minAuditRatio    = 0.95 // throughput, audit on ÷ audit off
 	maxAuditP50Ratio = 1.05 // p50, audit on ÷ audit off
-	auditRounds      = 3
+	// auditRounds is a multiple of the three servers, so that each runs
+	// first, second and third equally often; six because other work on a
+	// shared 2-core machine moves single rounds by 20-30%.
+	auditRounds = 6
 	// sinkRate is how fast the slow sink reads the audit-on server's
 	// stream, in bytes per second: about a hundred records a second.
 	sinkRate = 64 << 10
@@ -232,7 +235,8 @@ func benchAudit(ctx context.Context, root, bin string, o options, f facts) error
 }
 
 // compareAudit runs every load auditRounds times on every server. Round r
-// starts with server r: each server runs first, second and third once,
+// starts with server r mod 3: each server runs first, second and third
+// equally often,
 // so that drift (the machine's other work, page cache, GC) spreads evenly.
 func compareAudit(ctx context.Context, o options, run *auditRun) error {
 	n := len(run.servers)

@@ -25,7 +25,7 @@ func renderAudit(f facts, o options, r auditRun) string {
 	} else {
 		b.WriteString("- Loads: wrk not found; the Go client with 8 connections\n")
 	}
-	fmt.Fprintf(&b, "- %d rounds per load; round r starts with server r, so each server runs first, second and third once; figures are medians of the rounds\n", auditRounds)
+	fmt.Fprintf(&b, "- %d rounds per load, one load at a time; round r starts with server r mod 3, so each server runs first, second and third equally often; figures are medians of the rounds\n", auditRounds)
 	fmt.Fprintf(&b, "- Bound: audit on ÷ audit off ≥ %.2f× on throughput and ≤ %.2f× on p50\n\n", minAuditRatio, maxAuditP50Ratio)
 
 	b.WriteString("| Load | Metric | audit on | audit off | audit off (2) | on ÷ off | off (2) ÷ off (noise) | Bound | Result |\n")
