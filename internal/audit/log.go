@@ -238,6 +238,12 @@ func (l *Log) drop(rec Record) {
 	l.anyDrop.Store(true)
 }
 
+// batchRest is how long the writer rests after each batch before it
+// takes the next: records wait in the queue meanwhile (filling it at this
+// pace would take millions of records a second), and a record reaches its
+// file at most this much later than it would have.
+const batchRest = 5 * time.Millisecond
+
 // run is the writer: it takes records in batches, writes each batch to
 // its streams' files with one flush, seals streams, writes the egress
 // totals every second and applies retention every hour.
@@ -245,13 +251,16 @@ func (l *Log) run() {
 	defer close(l.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	rest := time.NewTimer(batchRest)
+	rest.Stop()
 	lastRetention := time.Time{}
 	var syncs []chan struct{}
 	for {
 		select {
 		case it := <-l.in:
 			syncs = l.take(it, syncs)
-			for n := 0; n < 4096; n++ {
+			n := 1
+			for ; n <= 4096; n++ {
 				select {
 				case it := <-l.in:
 					syncs = l.take(it, syncs)
@@ -268,6 +277,17 @@ func (l *Log) run() {
 					close(ch)
 				}
 				syncs = syncs[:0]
+			}
+			// Under a steady load the writer would otherwise wake for
+			// every record and write each with a write(2) of its own. A
+			// writer that is behind (a batch of a quarter of the queue,
+			// or a queue too small to wait in) does not rest.
+			if n < cap(l.in)/4 {
+				rest.Reset(batchRest)
+				select {
+				case <-rest.C:
+				case <-l.stop:
+				}
 			}
 		case <-tick.C:
 			now := l.o.Now()
