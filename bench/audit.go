@@ -128,15 +128,27 @@ func (c *recordCount) scan(r io.Reader) (int64, error) {
 	}
 }
 
+// auditM is one load's measurement on one server, with the CPU time the
+// server used meanwhile (user + system, from /proc/<pid>/stat).
+type auditM struct {
+	measurement
+	cpu time.Duration
+}
+
+// cpuPerOp is the server's CPU time per completed request, in µs.
+func (m auditM) cpuPerOp() float64 {
+	return float64(m.cpu) / float64(time.Microsecond) / float64(max(1, m.ops))
+}
+
 // auditRun is everything the audit benchmark measured.
 type auditRun struct {
 	servers []*auditServer
 	loads   []auditLoad
-	m       [][][]measurement // [load][server][round]
-	order   [][]int           // [round] the servers in the order they ran
-	records recordCount       // the audit-on server's repository events
-	served  gets              // manifest GETs it answered (its /metrics)
-	blobs   gets              // blob GETs it answered
+	m       [][][]auditM // [load][server][round]
+	order   [][]int      // [round] the servers in the order they ran
+	records recordCount  // the audit-on server's repository events
+	served  gets         // manifest GETs it answered (its /metrics)
+	blobs   gets         // blob GETs it answered
 	soak    []soakResult
 	slow    slowResult
 }
@@ -247,9 +259,9 @@ func compareAudit(ctx context.Context, o options, run *auditRun) error {
 		}
 		run.order = append(run.order, order)
 	}
-	run.m = make([][][]measurement, len(run.loads))
+	run.m = make([][][]auditM, len(run.loads))
 	for li, l := range run.loads {
-		run.m[li] = make([][]measurement, n)
+		run.m[li] = make([][]auditM, n)
 		for r := range auditRounds {
 			for _, si := range run.order[r] {
 				s := run.servers[si]
@@ -257,11 +269,13 @@ func compareAudit(ctx context.Context, o options, run *auditRun) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				m := getLoad(ctx, o, s.t, l.path(s.t, s.fx), l.hdr, 8, l.size)
+				cpu := cpuTime(s.t.pid())
+				m := auditM{measurement: getLoad(ctx, o, s.t, l.path(s.t, s.fx), l.hdr, 8, l.size)}
+				m.cpu = cpuTime(s.t.pid()) - cpu
 				if m.err != nil {
 					return fmt.Errorf("%s: %s: %w", s.label, l.name, m.err)
 				}
-				progress("%s: %s, round %d: %s", s.label, l.name, r+1, m.summary())
+				progress("%s: %s, round %d: %s; server CPU %.1f µs/request", s.label, l.name, r+1, m.summary(), m.cpuPerOp())
 				run.m[li][si] = append(run.m[li][si], m)
 			}
 		}

@@ -26,25 +26,26 @@ func renderAudit(f facts, o options, r auditRun) string {
 		b.WriteString("- Loads: wrk not found; the Go client with 8 connections\n")
 	}
 	fmt.Fprintf(&b, "- %d rounds per load, one load at a time; round r starts with server r mod 3, so each server runs first, second and third equally often; figures are medians of the rounds\n", auditRounds)
-	fmt.Fprintf(&b, "- Bound: audit on ÷ audit off ≥ %.2f× on throughput and ≤ %.2f× on p50\n\n", minAuditRatio, maxAuditP50Ratio)
+	fmt.Fprintf(&b, "- Bound: audit on ÷ audit off ≥ %.2f× on throughput and ≤ %.2f× on p50. Server CPU µs/request: user + system CPU time of the server process during the load (/proc/<pid>/stat, 10 ms ticks) ÷ requests wrk completed, for information\n\n", minAuditRatio, maxAuditP50Ratio)
 
 	b.WriteString("| Load | Metric | audit on | audit off | audit off (2) | on ÷ off | off (2) ÷ off (noise) | Bound | Result |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|---|---|\n")
 	pass, fail := 0, 0
 	for li, l := range r.loads {
-		rate, unit := func(m measurement) float64 { return m.opsPerSec }, "req/s"
+		rate, unit := func(m auditM) float64 { return m.opsPerSec }, "req/s"
 		if l.bytes {
-			rate, unit = func(m measurement) float64 { return m.mbPerSec }, "MB/s"
+			rate, unit = func(m auditM) float64 { return m.mbPerSec }, "MB/s"
 		}
 		for _, row := range []struct {
 			metric string
-			value  func(measurement) float64
+			value  func(auditM) float64
 			bound  string
 			ok     func(ratio float64) bool
 		}{
 			{unit, rate, fmt.Sprintf("≥ %.2f×", minAuditRatio), func(x float64) bool { return x >= minAuditRatio }},
-			{"p50 ms", func(m measurement) float64 { return ms(m.p50) }, fmt.Sprintf("≤ %.2f×", maxAuditP50Ratio), func(x float64) bool { return x <= maxAuditP50Ratio }},
-			{"p99 ms", func(m measurement) float64 { return ms(m.p99) }, "—", nil},
+			{"p50 ms", func(m auditM) float64 { return ms(m.p50) }, fmt.Sprintf("≤ %.2f×", maxAuditP50Ratio), func(x float64) bool { return x <= maxAuditP50Ratio }},
+			{"p99 ms", func(m auditM) float64 { return ms(m.p99) }, "—", nil},
+			{"server CPU µs/request", auditM.cpuPerOp, "—", nil},
 		} {
 			v := make([]float64, len(r.servers))
 			for si := range r.servers {
@@ -91,8 +92,8 @@ func renderAudit(f facts, o options, r auditRun) string {
 		r.served.all, r.served.not200, codes(r.served), wrkManifests, completeness(rc, r.served), r.blobs.all, wrkBlobs)
 
 	b.WriteString("Every round (in the order the servers ran):\n\n")
-	b.WriteString("| Load | Round | Order | audit on | audit off | audit off (2) | p50 on ms | p50 off ms | p50 off (2) ms |\n")
-	b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| Load | Round | Order | audit on | audit off | audit off (2) | p50 on ms | p50 off ms | p50 off (2) ms | CPU µs/req on | off | off (2) |\n")
+	b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for li, l := range r.loads {
 		for rd := range auditRounds {
 			var order []string
@@ -107,8 +108,9 @@ func renderAudit(f facts, o options, r auditRun) string {
 				return fig(m.opsPerSec) + " req/s"
 			}
 			p50 := func(si int) string { return fmt.Sprintf("%.3f", ms(r.m[li][si][rd].p50)) }
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", l.name, rd+1, strings.Join(order, ", "),
-				val(0), val(1), val(2), p50(0), p50(1), p50(2))
+			cpu := func(si int) string { return fmt.Sprintf("%.1f", r.m[li][si][rd].cpuPerOp()) }
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l.name, rd+1, strings.Join(order, ", "),
+				val(0), val(1), val(2), p50(0), p50(1), p50(2), cpu(0), cpu(1), cpu(2))
 		}
 	}
 
