@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
@@ -20,6 +21,11 @@ func renderAudit(f facts, o options, r auditRun) string {
 	fmt.Fprintf(&b, "- Go: %s (bench); Bulkhead %s\n", f.goVersion, f.bulkheadBuild)
 	b.WriteString("- Servers: the same binary three times, each with its own data directory under the temp directory: **audit on** (default flags: " +
 		"checkpoint every 1000 records or 1 min), **audit off** (`--audit=false`) and a second **audit off** for the noise column\n")
+	gc := "default (GOGC and GOMEMLIMIT unset)"
+	if v, w := os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"); v != "" || w != "" {
+		gc = fmt.Sprintf("GOGC=%q GOMEMLIMIT=%q, inherited by every server", v, w)
+	}
+	fmt.Fprintf(&b, "- Go GC settings: %s\n", gc)
 	if f.wrk != "" {
 		fmt.Fprintf(&b, "- Loads: %s, `wrk -t2 -c8 -d%ds --timeout 10s --latency -H 'Authorization: Bearer <token>' <url>` (the data-plane token of the main benchmark)\n", f.wrk, secs)
 	} else {
