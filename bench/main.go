@@ -10,6 +10,7 @@
 //	go run ./bench -duration 10s -out /tmp/bench.md
 //	go run ./bench -skip-peer           # Bulkhead only; ratios are n/a
 //	go run ./bench -transfer            # transfer pipelines and importImage
+//	go run ./bench -audit               # the audit trail's cost: audit on against --audit=false
 //
 // It is a main package, not a test: `go test ./...` never runs it.
 // Both servers run at the same time on free 127.0.0.1 ports in a temporary
@@ -41,6 +42,8 @@ type options struct {
 	armRegistries int           // when > 0, run only the ARM GET/LIST benchmark with this many registries
 	transfer      bool          // run only the transfer benchmark (transfer.go)
 	transferMiB   int           // its export and memory-run size; the remote image is a quarter of it
+	audit         bool          // run only the audit benchmark (audit.go)
+	auditSoak     time.Duration // its long manifest-GET loads (memory, slow sink)
 }
 
 func main() {
@@ -60,9 +63,11 @@ func run() int {
 	flag.IntVar(&o.armRegistries, "arm", 0, "instead of the data-plane loads, benchmark ARM GET and LIST with this many registries (e.g. 10000)")
 	flag.BoolVar(&o.transfer, "transfer", false, "instead of the data-plane loads, benchmark export/import pipelines on Azurite and importImage against crane copy")
 	flag.IntVar(&o.transferMiB, "transfer-mib", 1024, "with -transfer: MiB exported across 64 artifacts and in the single-layer memory run (a multiple of 64)")
+	flag.BoolVar(&o.audit, "audit", false, "instead of the peer comparison, measure the audit trail's cost: audit on against --audit=false, then memory under a long load and a slow sink")
+	flag.DurationVar(&o.auditSoak, "audit-soak", time.Minute, "with -audit: duration of the long manifest-GET loads (memory, slow sink)")
 	flag.Parse()
-	if flag.NArg() > 0 || o.duration < time.Second || o.transferMiB < 64 || o.transferMiB%64 != 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [-duration 5s] [-out file.md] [-skip-peer] [-transfer [-transfer-mib 1024]]; -duration must be at least 1s, -transfer-mib a multiple of 64")
+	if flag.NArg() > 0 || o.duration < time.Second || o.auditSoak < 10*time.Second || o.transferMiB < 64 || o.transferMiB%64 != 0 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [-duration 5s] [-out file.md] [-skip-peer] [-transfer [-transfer-mib 1024]] [-audit [-audit-soak 1m]]; -duration must be at least 1s, -audit-soak 10s, -transfer-mib a multiple of 64")
 		return 2
 	}
 
@@ -107,6 +112,9 @@ func bench(ctx context.Context, o options) error {
 
 	if o.transfer {
 		return benchTransfer(ctx, root, bin, o, f)
+	}
+	if o.audit {
+		return benchAudit(ctx, root, bin, o, f)
 	}
 	bh, err := startBulkhead(ctx, root, bin)
 	if bh != nil {

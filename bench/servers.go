@@ -229,13 +229,22 @@ type bootstrap struct {
 // registry through the management API, and gets the data-plane Bearer
 // token once, the way docker and containerd do before pushing.
 func startBulkhead(ctx context.Context, root, bin string) (*target, error) {
-	data := filepath.Join(root, "bulkhead-data")
+	return startBulkheadIn(ctx, root, "Bulkhead", bin)
+}
+
+// startBulkheadIn is startBulkhead with its data and log in dir, named
+// name in progress lines, and extra flags for `bulkhead serve`.
+func startBulkheadIn(ctx context.Context, dir, name, bin string, extra ...string) (*target, error) {
+	data := filepath.Join(dir, "bulkhead-data")
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	t, err := start("Bulkhead", addr, filepath.Join(root, "bulkhead.log"), bin,
-		"serve", "--addr", addr, "--data", data, "--log-level", "error")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--addr", addr, "--data", data, "--log-level", "error"}, extra...)
+	t, err := start(name, addr, filepath.Join(dir, "bulkhead.log"), bin, args...)
 	if err != nil {
 		return nil, err
 	}
