@@ -123,7 +123,7 @@ func renderAudit(f facts, o options, r auditRun) string {
 	fmt.Fprintf(&b, "\n### Memory under a long load and a slow sink\n\n")
 	fmt.Fprintf(&b, "Fresh servers; manifest GET by tag, 8 connections, %v each; VmRSS sampled every second; VmHWM reset before the load. "+
 		"In the slow-sink run the audit-on server's repository-event files are named pipes (FIFOs) that bench reads at %d KiB/s "+
-		"(about a hundred records a second) during the load, as a disk too slow for the load would take the writes; "+
+		"(about 60 records a second) during the load, as a disk too slow for the load would take the writes; "+
 		"after the load the reader speeds up and the server is stopped, so that its writer drains its queue.\n\n", o.auditSoak, sinkRate>>10)
 	b.WriteString("| Server | req/s | p50 ms | p99 ms | VmRSS before | after 10 s | at end | highest sample | VmHWM | manifest GETs answered (not 200) | Pull records | gap markers (records) |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")

@@ -76,7 +76,7 @@ type Log struct {
 // of the whole process and so makes it collect less often. Under a
 // manifest-GET load that saves more CPU than the audit trail spends
 // (bench -audit, docs/benchmarks.md "Audit": server CPU per manifest GET
-// 0.92× that of --audit=false). Holding records by pointer saves 20 MiB
+// 0.90–0.92× that of --audit=false). Holding records by pointer saves 20 MiB
 // of RSS but made it 1.09–1.11×, in extra collections. Change it together
 // with the server's GC settings.
 type item struct {
