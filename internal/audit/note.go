@@ -11,7 +11,8 @@ import "context"
 type Note struct {
 	RequestID string
 	// ClientAddr is where the request comes from, as the network rules
-	// judge it (trusted proxies' X-Forwarded-For honoured).
+	// judge it (trusted proxies' X-Forwarded-For honoured): the server
+	// works it out once, and handlers copy it into their records.
 	ClientAddr string
 	// Principal is who called: an object id, a token name, an admin user.
 	Principal string

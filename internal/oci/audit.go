@@ -72,7 +72,7 @@ func (s *Service) noteRegistry(r *http.Request, c *call, marked bool) {
 	}
 	n.Rec = audit.Record{
 		ResourceID: c.reg.ResourceID, RegistryKey: c.reg.Key, Category: audit.CategoryRepository, OperationName: op,
-		CallerIPAddress: addr.String(), Identity: id,
+		CallerIPAddress: n.ClientAddr, Identity: id,
 		Properties: audit.Properties{LoginServer: LoginServer(c.reg.Name, s.suffix, r.Host), Repository: c.req.repo,
 			IdentityType: typ, Network: where, UserTenantID: c.caller.tenantID},
 	}
@@ -109,7 +109,7 @@ func (s *Service) noteRefusal(r *http.Request, c *call, by string) {
 	n.Want, n.CountChannel = true, ""
 	n.Rec = audit.Record{
 		ResourceID: c.reg.ResourceID, RegistryKey: c.reg.Key, Category: audit.CategoryRepository, OperationName: op,
-		CallerIPAddress: s.clientAddr(r).String(), Identity: id,
+		CallerIPAddress: n.ClientAddr, Identity: id,
 		Properties: audit.Properties{LoginServer: LoginServer(c.reg.Name, s.suffix, r.Host), Repository: c.req.repo,
 			IdentityType: typ, Network: "public", RefusedBy: by, Route: r.Method + " " + r.URL.Path, UserTenantID: c.caller.tenantID},
 		Egress: &audit.Egress{Channel: audit.EgressRefused},
@@ -132,7 +132,7 @@ func (s *Service) noteLogin(r *http.Request, reg meta.Registry, who caller, user
 	}
 	n.Want, n.CountChannel = true, ""
 	n.Rec = audit.Record{ResourceID: resource, RegistryKey: reg.Key, Category: audit.CategoryLogin, OperationName: audit.OpLogin,
-		CallerIPAddress: s.clientAddr(r).String(), Identity: id,
+		CallerIPAddress: n.ClientAddr, Identity: id,
 		Properties: audit.Properties{LoginServer: r.Host, IdentityType: typ, Route: r.Method + " " + r.URL.Path, UserTenantID: who.tenantID}}
 	if reg.Name != "" {
 		n.Rec.Properties.LoginServer = LoginServer(reg.Name, s.suffix, r.Host)
