@@ -68,3 +68,35 @@ func LoadDocument(tx meta.Tx, id, typ string, v any, notFound func() error) (met
 	}
 	return res, nil
 }
+
+// ListTracked lists the resources of type typ under scope for the generic
+// resource list, keeping those the caller may read (readable, with
+// typ/read) and describing each with describe. A request for another
+// type (want) lists none.
+func ListTracked(tx meta.Tx, scope, typ, want string, readable func(id, action string) (bool, error),
+	describe func(doc []byte) (GenericResource, error)) ([]GenericResource, error) {
+	if want != "" && !strings.EqualFold(want, typ) {
+		return nil, nil
+	}
+	rows, err := tx.ListResources(scope, typ, meta.Page{})
+	if err != nil {
+		return nil, err
+	}
+	var out []GenericResource
+	for _, row := range rows {
+		ok, err := readable(row.ID, typ+"/read")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		g, err := describe(row.Document)
+		if err != nil {
+			return nil, fmt.Errorf("%s document %s: %w", typ, row.ID, err)
+		}
+		g.Type = typ
+		out = append(out, g)
+	}
+	return out, nil
+}

@@ -2,8 +2,6 @@ package insights
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 
 	"github.com/bulkhead-registry/bulkhead/internal/arm"
 	"github.com/bulkhead-registry/bulkhead/internal/meta"
@@ -13,27 +11,12 @@ import (
 // list (package resources). Diagnostic settings are extension resources,
 // which ARM's generic list does not show.
 func (p *Provider) Tracked(tx meta.Tx, scope, typ string, readable func(id, action string) (bool, error)) ([]arm.GenericResource, error) {
-	if typ != "" && !strings.EqualFold(typ, AccountType) {
-		return nil, nil
-	}
-	rows, err := tx.ListResources(scope, AccountType, meta.Page{})
-	if err != nil {
-		return nil, err
-	}
-	var out []arm.GenericResource
-	for _, row := range rows {
-		if ok, err := readable(row.ID, AccountType+"/read"); err != nil || !ok {
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
+	return arm.ListTracked(tx, scope, AccountType, typ, readable, func(doc []byte) (arm.GenericResource, error) {
 		var s storedAccount
-		if err := json.Unmarshal(row.Document, &s); err != nil {
-			return nil, fmt.Errorf("%s document %s: %w", AccountType, row.ID, err)
+		if err := json.Unmarshal(doc, &s); err != nil {
+			return arm.GenericResource{}, err
 		}
 		a := s.Account
-		out = append(out, arm.GenericResource{ID: deref(a.ID), Name: deref(a.Name), Type: AccountType, Location: deref(a.Location), Tags: a.Tags, SKU: a.SKU})
-	}
-	return out, nil
+		return arm.GenericResource{ID: deref(a.ID), Name: deref(a.Name), Location: deref(a.Location), Tags: a.Tags, SKU: a.SKU}, nil
+	})
 }
